@@ -1,0 +1,295 @@
+"""Decisions, architectures and the `Space` interface every search space implements.
+
+A space is an ordered sequence of decisions. The order is the RL controller's time steps and the
+order in which every other strategy fills an architecture in. A decision may be *inactive* given
+the choices before it (a layer beyond the chosen depth): inactive decisions are simply absent from
+the architecture, so two networks that build identically have the same canonical string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from torch import nn
+
+Value = Any  # a JSON scalar for Categorical, a sorted tuple of ints for Inputs
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """Choose exactly one of `choices` (JSON scalars)."""
+
+    name: str
+    choices: tuple[Value, ...]
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            raise ValueError(f"decision {self.name!r} has no choices")
+
+    def valid(self, value: Value) -> bool:
+        return value in self.choices
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Choose any subset of earlier layers as inputs (skip connections).
+
+    The k-th `Inputs` decision of a space is the *anchor point* of layer k (1-based); its
+    `candidates` name earlier layers by that number. An empty choice is allowed.
+    """
+
+    name: str
+    candidates: tuple[int, ...]
+
+    def valid(self, value: Value) -> bool:
+        return (
+            isinstance(value, tuple)
+            and all(v in self.candidates for v in value)
+            and list(value) == sorted(set(value))
+        )
+
+
+Decision = Categorical | Inputs
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Immutable, JSON-serialisable values of a space's active decisions, in space order."""
+
+    space: str
+    values: tuple[tuple[str, Value], ...]
+
+    def __getitem__(self, name: str) -> Value:
+        for key, value in self.values:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    def get(self, name: str, default: Value = None) -> Value:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def as_dict(self) -> dict[str, Value]:
+        return dict(self.values)
+
+    def to_json(self) -> dict[str, Any]:
+        values = {k: list(v) if isinstance(v, tuple) else v for k, v in self.values}
+        return {"space": self.space, "values": values}
+
+    @property
+    def canonical(self) -> str:
+        """One string per distinct architecture: the ledger key and dedupe key."""
+        return json.dumps(self.to_json(), separators=(",", ":"))
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.canonical.encode()).hexdigest()[:16]
+
+    def __str__(self) -> str:
+        return self.canonical
+
+
+class Space(ABC):
+    """A search space: its decisions, sampling, validation, network building and the operators
+    strategies use (mutation, crossover, numeric encoding). Spaces know nothing of strategies."""
+
+    name: ClassVar[str]
+    decisions: tuple[Decision, ...]
+
+    # -- what every space defines ------------------------------------------------------------
+    @abstractmethod
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments that recreate this space (saved next to architectures)."""
+
+    @abstractmethod
+    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:
+        """A fresh `nn.Module` for inputs of `input_shape` (without batch) and `num_classes`."""
+
+    @abstractmethod
+    def count_params(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:
+        """Trainable parameters of `build(...)`, computed without building it."""
+
+    def is_active(self, index: int, chosen: Mapping[str, Value]) -> bool:
+        """Whether decision `index` is taken, given the values chosen before it."""
+        return True
+
+    # -- generic machinery built on the above --------------------------------------------------
+    def active_decisions(self, arch: Architecture) -> Iterator[tuple[int, Decision, Value]]:
+        """(index, decision, value) for each active decision of `arch`, in order."""
+        values = arch.as_dict()
+        for index, decision in enumerate(self.decisions):
+            if decision.name in values:
+                yield index, decision, values[decision.name]
+
+    def complete(self, values: Mapping[str, Value], rng: random.Random) -> Architecture:
+        """Walk the decisions in order, keeping each valid value given and sampling the rest
+        uniformly; inactive decisions are dropped. Every operator ends here, so every
+        architecture a strategy proposes is valid by construction."""
+        chosen: dict[str, Value] = {}
+        for index, decision in enumerate(self.decisions):
+            if not self.is_active(index, chosen):
+                continue
+            value = _normalise(decision, values.get(decision.name))
+            chosen[decision.name] = value if decision.valid(value) else _sample(decision, rng)
+        return Architecture(self.name, tuple(chosen.items()))
+
+    def sample(self, rng: random.Random) -> Architecture:
+        """A uniformly sampled architecture (uniform per decision)."""
+        return self.complete({}, rng)
+
+    def make(self, values: Mapping[str, Value]) -> Architecture:
+        """The architecture with exactly these values; `ValueError` says what is wrong."""
+        chosen: dict[str, Value] = {}
+        names = {d.name for d in self.decisions}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown decision(s) {unknown} for space {self.name!r}")
+        for index, decision in enumerate(self.decisions):
+            if not self.is_active(index, chosen):
+                continue
+            if decision.name not in values:
+                raise ValueError(f"decision {decision.name!r} is missing")
+            value = _normalise(decision, values[decision.name])
+            if not decision.valid(value):
+                allowed = (
+                    decision.choices
+                    if isinstance(decision, Categorical)
+                    else (f"a subset of {list(decision.candidates)}")
+                )
+                raise ValueError(f"{decision.name}={values[decision.name]!r} is not in {allowed}")
+            chosen[decision.name] = value
+        return Architecture(self.name, tuple(chosen.items()))
+
+    def from_json(self, data: Mapping[str, Any]) -> Architecture:
+        """Inverse of `Architecture.to_json`, validated against this space."""
+        if data.get("space") != self.name:
+            raise ValueError(f"architecture is for space {data.get('space')!r}, not {self.name!r}")
+        return self.make(data.get("values", {}))
+
+    def validate(self, arch: Architecture) -> None:
+        """Raise `ValueError` unless `arch` is a canonical member of this space."""
+        if self.from_json(arch.to_json()) != arch:
+            raise ValueError(f"architecture {arch} is not canonical for space {self.name!r}")
+
+    def mutate(self, arch: Architecture, rng: random.Random) -> Architecture:
+        """Change one active decision to a different value (dependent decisions are repaired)."""
+        active = [(d, v) for _, d, v in self.active_decisions(arch) if _size(d) > 1]
+        if not active:
+            return arch
+        decision, old = rng.choice(active)
+        new = old
+        while new == old:
+            new = _sample(decision, rng)
+        values = arch.as_dict()
+        values[decision.name] = new
+        return self.complete(values, rng)
+
+    def neighbours(self, arch: Architecture) -> list[Architecture]:
+        """Every architecture that differs from `arch` in one Categorical decision or one input
+        edge; decisions this change activates take their first choice (deterministic)."""
+        out: list[Architecture] = []
+        values = arch.as_dict()
+        for _, decision, old in self.active_decisions(arch):
+            if isinstance(decision, Categorical):
+                options = [c for c in decision.choices if c != old]
+            else:
+                options = [tuple(sorted(set(old) ^ {c})) for c in decision.candidates]
+            for new in options:
+                out.append(self._fill_first({**values, decision.name: new}))
+        return out
+
+    def crossover(self, a: Architecture, b: Architecture, rng: random.Random) -> Architecture:
+        """Splice two parents at a random decision boundary: decisions before it from `a`,
+        from it on from `b`; anything left undefined is sampled."""
+        cut = rng.randrange(1, len(self.decisions)) if len(self.decisions) > 1 else 0
+        first, second = a.as_dict(), b.as_dict()
+        values = {
+            d.name: (first if i < cut else second).get(d.name) for i, d in enumerate(self.decisions)
+        }
+        return self.complete({k: v for k, v in values.items() if v is not None}, rng)
+
+    def encode(self, arch: Architecture) -> list[float]:
+        """Fixed-length numeric encoding: one-hot per Categorical, multi-hot per Inputs,
+        zeros for inactive decisions."""
+        values = arch.as_dict()
+        code: list[float] = []
+        for decision in self.decisions:
+            value = values.get(decision.name)
+            if isinstance(decision, Categorical):
+                code.extend(float(value == c) for c in decision.choices)
+            else:
+                chosen = set(value or ())
+                code.extend(float(c in chosen) for c in decision.candidates)
+        return code
+
+    def size(self) -> int:
+        """Number of distinct architectures (exact; counts only reachable combinations)."""
+        return self._count(0, {})
+
+    def _count(self, index: int, chosen: dict[str, Value]) -> int:
+        if index == len(self.decisions):
+            return 1
+        if not self.is_active(index, chosen):
+            return self._count(index + 1, chosen)
+        decision = self.decisions[index]
+        if not self._later_depends_on(index):
+            return _size(decision) * self._count(index + 1, chosen)
+        total = 0
+        for value in _all_values(decision):
+            total += self._count(index + 1, {**chosen, decision.name: value})
+        return total
+
+    def _later_depends_on(self, index: int) -> bool:
+        """Whether activity of later decisions may depend on decision `index`. Spaces with
+        conditional decisions override this to keep `size()` fast."""
+        return False
+
+    def _fill_first(self, values: Mapping[str, Value]) -> Architecture:
+        chosen: dict[str, Value] = {}
+        for index, decision in enumerate(self.decisions):
+            if not self.is_active(index, chosen):
+                continue
+            value = _normalise(decision, values.get(decision.name))
+            if not decision.valid(value):
+                value = decision.choices[0] if isinstance(decision, Categorical) else ()
+            chosen[decision.name] = value
+        return Architecture(self.name, tuple(chosen.items()))
+
+
+def _normalise(decision: Decision, value: Value) -> Value:
+    if isinstance(decision, Inputs) and isinstance(value, (list, tuple)):
+        try:
+            return tuple(sorted(set(int(v) for v in value)))
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def _sample(decision: Decision, rng: random.Random) -> Value:
+    if isinstance(decision, Categorical):
+        return rng.choice(decision.choices)
+    return tuple(c for c in decision.candidates if rng.random() < 0.5)
+
+
+def _size(decision: Decision) -> int:
+    if isinstance(decision, Categorical):
+        return len(decision.choices)
+    return 2 ** len(decision.candidates)
+
+
+def _all_values(decision: Decision) -> list[Value]:
+    if isinstance(decision, Categorical):
+        return list(decision.choices)
+    n = len(decision.candidates)
+    return [
+        tuple(c for bit, c in enumerate(decision.candidates) if mask >> bit & 1)
+        for mask in range(2**n)
+    ]

@@ -1,0 +1,190 @@
+"""The macro CNN space of Zoph & Le (2016).
+
+Each layer chooses filter height, filter width, number of filters, optionally a stride and a
+2x2 max-pool, and — at its anchor point — any subset of earlier layers as inputs. The paper's
+rules: inputs are concatenated along channels, smaller maps zero-padded to the largest; a layer
+with no input takes the image; every layer output that no later layer uses goes to the
+classifier (global average pooling, concatenation, one linear layer). Convolutions are
+bias-free and followed by BatchNorm and ReLU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One layer of a macro CNN, as decided."""
+
+    height: int
+    width: int
+    filters: int
+    stride: int
+    pool: bool
+    inputs: tuple[int, ...]  # earlier layers, 1-based; empty = the image
+
+
+class CNNSpace(Space):
+    """Zoph & Le's macro space with `layers` layers."""
+
+    name = "cnn"
+
+    def __init__(
+        self,
+        layers: int = 6,
+        heights: Sequence[int] = (1, 3, 5, 7),
+        widths: Sequence[int] = (1, 3, 5, 7),
+        filters: Sequence[int] = (24, 36, 48, 64),
+        strides: Sequence[int] = (1,),
+        pooling: bool = False,
+        skips: bool = True,
+    ) -> None:
+        if layers < 1:
+            raise ValueError(f"layers must be at least 1, got {layers}")
+        for label, sizes in (("heights", heights), ("widths", widths)):
+            if not sizes or any(k < 1 or k % 2 == 0 for k in sizes):
+                raise ValueError(f"{label} must be odd positive integers, got {list(sizes)}")
+        if not filters or min(filters) < 1:
+            raise ValueError(f"filters must be positive integers, got {list(filters)}")
+        if not strides or min(strides) < 1:
+            raise ValueError(f"strides must be positive integers, got {list(strides)}")
+        self.layers = layers
+        self.heights, self.widths = tuple(heights), tuple(widths)
+        self.filters, self.strides = tuple(filters), tuple(strides)
+        self.pooling, self.skips = pooling, skips
+        decisions: list[Decision] = []
+        for i in range(1, layers + 1):
+            decisions.append(Categorical(f"filter_height_{i}", self.heights))
+            decisions.append(Categorical(f"filter_width_{i}", self.widths))
+            decisions.append(Categorical(f"filters_{i}", self.filters))
+            if len(self.strides) > 1:
+                decisions.append(Categorical(f"stride_{i}", self.strides))
+            if pooling:
+                decisions.append(Categorical(f"pool_{i}", (False, True)))
+            if skips:
+                decisions.append(Inputs(f"inputs_{i}", tuple(range(1, i))))
+        self.decisions = tuple(decisions)
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "layers": self.layers,
+            "heights": list(self.heights),
+            "widths": list(self.widths),
+            "filters": list(self.filters),
+            "strides": list(self.strides),
+            "pooling": self.pooling,
+            "skips": self.skips,
+        }
+
+    def conv_layers(self, arch: Architecture) -> list[ConvLayer]:
+        """The decided layers; without skip decisions each layer takes the one before it."""
+        return [
+            ConvLayer(
+                height=arch[f"filter_height_{i}"],
+                width=arch[f"filter_width_{i}"],
+                filters=arch[f"filters_{i}"],
+                stride=arch.get(f"stride_{i}", self.strides[0]),
+                pool=arch.get(f"pool_{i}", False),
+                inputs=arch[f"inputs_{i}"] if self.skips else ((i - 1,) if i > 1 else ()),
+            )
+            for i in range(1, self.layers + 1)
+        ]
+
+    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:
+        return MacroCNN(self.conv_layers(arch), tuple(input_shape), num_classes)
+
+    def count_params(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:
+        layers = self.conv_layers(arch)
+        total = 0
+        for layer, in_channels in zip(layers, _in_channels(layers, input_shape[0])):
+            total += in_channels * layer.filters * layer.height * layer.width + 2 * layer.filters
+        features = sum(layers[j - 1].filters for j in _classifier_inputs(layers))
+        return total + features * num_classes + num_classes
+
+
+class MacroCNN(nn.Module):
+    """A network of the `cnn` space."""
+
+    def __init__(
+        self, layers: Sequence[ConvLayer], input_shape: tuple[int, ...], num_classes: int
+    ) -> None:
+        super().__init__()
+        if len(input_shape) != 3:
+            raise ValueError(f"the cnn space needs image inputs (C, H, W), got {input_shape}")
+        self.inputs = [layer.inputs for layer in layers]
+        self.head_inputs = _classifier_inputs(layers)
+        sizes: list[tuple[int, int]] = []
+        blocks = []
+        for layer, in_channels in zip(layers, _in_channels(layers, input_shape[0])):
+            h, w = _input_size(layer.inputs, sizes, input_shape[1:])
+            modules: list[nn.Module] = [
+                nn.Conv2d(
+                    in_channels,
+                    layer.filters,
+                    (layer.height, layer.width),
+                    stride=layer.stride,
+                    padding=(layer.height // 2, layer.width // 2),
+                    bias=False,
+                ),
+                nn.BatchNorm2d(layer.filters),
+                nn.ReLU(inplace=True),
+            ]
+            h, w = (h - 1) // layer.stride + 1, (w - 1) // layer.stride + 1
+            if layer.pool and min(h, w) >= 2:
+                modules.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
+            sizes.append((h, w))
+            blocks.append(nn.Sequential(*modules))
+        self.blocks = nn.ModuleList(blocks)
+        features = sum(layers[j - 1].filters for j in self.head_inputs)
+        self.classifier = nn.Linear(features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs: list[torch.Tensor] = []
+        for block, inputs in zip(self.blocks, self.inputs):
+            h = _concat_padded([outputs[j - 1] for j in inputs]) if inputs else x
+            outputs.append(block(h))
+        pooled = [outputs[j - 1].mean(dim=(2, 3)) for j in self.head_inputs]
+        return self.classifier(torch.cat(pooled, dim=1))
+
+
+def _in_channels(layers: Sequence[ConvLayer], image_channels: int) -> list[int]:
+    return [
+        sum(layers[j - 1].filters for j in layer.inputs) if layer.inputs else image_channels
+        for layer in layers
+    ]
+
+
+def _classifier_inputs(layers: Sequence[ConvLayer]) -> tuple[int, ...]:
+    used = {j for layer in layers for j in layer.inputs}
+    return tuple(i for i in range(1, len(layers) + 1) if i not in used)
+
+
+def _input_size(
+    inputs: tuple[int, ...], sizes: list[tuple[int, int]], image: Sequence[int]
+) -> tuple[int, int]:
+    if not inputs:
+        return int(image[0]), int(image[1])
+    return max(sizes[j - 1][0] for j in inputs), max(sizes[j - 1][1] for j in inputs)
+
+
+def _concat_padded(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate along channels, zero-padding smaller maps (bottom/right) to the largest."""
+    if len(tensors) == 1:
+        return tensors[0]
+    h = max(t.shape[2] for t in tensors)
+    w = max(t.shape[3] for t in tensors)
+    padded = [
+        t if t.shape[2:] == (h, w) else F.pad(t, (0, w - t.shape[3], 0, h - t.shape[2]))
+        for t in tensors
+    ]
+    return torch.cat(padded, dim=1)

@@ -1,0 +1,96 @@
+"""Multi-layer perceptrons: depth, and per layer width, activation and dropout."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from torch import nn
+
+from archsearch.spaces.base import Architecture, Categorical, Decision, Space, Value
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+}
+
+
+class MLPSpace(Space):
+    """`depth` first (1..max_layers), then `width_i`, `activation_i` and `dropout_i` of each
+    layer i; the decisions of layers deeper than `depth` are inactive."""
+
+    name = "mlp"
+
+    def __init__(
+        self,
+        max_layers: int = 10,
+        widths: Sequence[int] = (8, 16, 32, 64, 128, 256, 512),
+        activations: Sequence[str] = ("sigmoid", "tanh", "relu", "elu"),
+        dropouts: Sequence[float] = (0.0, 0.1, 0.25, 0.5),
+    ) -> None:
+        if max_layers < 1:
+            raise ValueError(f"max_layers must be at least 1, got {max_layers}")
+        unknown = sorted(set(activations) - set(ACTIVATIONS))
+        if unknown:
+            raise ValueError(f"unknown activation(s) {unknown}; choose from {list(ACTIVATIONS)}")
+        if not widths or min(widths) < 1:
+            raise ValueError(f"widths must be positive integers, got {list(widths)}")
+        if any(not 0.0 <= p < 1.0 for p in dropouts):
+            raise ValueError(f"dropouts must lie in [0, 1), got {list(dropouts)}")
+        self.max_layers = max_layers
+        self.widths = tuple(int(w) for w in widths)
+        self.activations = tuple(activations)
+        self.dropouts = tuple(float(p) for p in dropouts) or (0.0,)
+        decisions: list[Decision] = [Categorical("depth", tuple(range(1, max_layers + 1)))]
+        for i in range(1, max_layers + 1):
+            decisions.append(Categorical(f"width_{i}", self.widths))
+            decisions.append(Categorical(f"activation_{i}", self.activations))
+            if len(self.dropouts) > 1:
+                decisions.append(Categorical(f"dropout_{i}", self.dropouts))
+        self.decisions = tuple(decisions)
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "max_layers": self.max_layers,
+            "widths": list(self.widths),
+            "activations": list(self.activations),
+            "dropouts": list(self.dropouts),
+        }
+
+    def is_active(self, index: int, chosen: Mapping[str, Value]) -> bool:
+        if index == 0:
+            return True
+        layer = int(self.decisions[index].name.rsplit("_", 1)[1])
+        return layer <= chosen["depth"]
+
+    def _later_depends_on(self, index: int) -> bool:
+        return index == 0
+
+    def layers(self, arch: Architecture) -> list[tuple[int, str, float]]:
+        """(width, activation, dropout) of each hidden layer."""
+        return [
+            (
+                arch[f"width_{i}"],
+                arch[f"activation_{i}"],
+                arch.get(f"dropout_{i}", self.dropouts[0]),
+            )
+            for i in range(1, arch["depth"] + 1)
+        ]
+
+    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:
+        modules: list[nn.Module] = [nn.Flatten()]
+        previous = math.prod(input_shape)
+        for width, activation, dropout in self.layers(arch):
+            modules += [nn.Linear(previous, width), ACTIVATIONS[activation]()]
+            if dropout > 0:
+                modules.append(nn.Dropout(dropout))
+            previous = width
+        modules.append(nn.Linear(previous, num_classes))
+        return nn.Sequential(*modules)
+
+    def count_params(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:
+        sizes = [math.prod(input_shape)] + [w for w, _, _ in self.layers(arch)] + [num_classes]
+        return sum(a * b + b for a, b in zip(sizes, sizes[1:]))

@@ -1,0 +1,19 @@
+"""Random search: uniform samples of the space, the baseline every strategy must beat."""
+
+from __future__ import annotations
+
+from archsearch.evaluation.result import Result
+from archsearch.spaces.base import Architecture
+from archsearch.strategies.base import Strategy
+
+
+class RandomSearch(Strategy):
+    """Samples every decision uniformly, independently of past results."""
+
+    name = "random"
+
+    def ask(self) -> Architecture:
+        return self.space.sample(self.rng)
+
+    def tell(self, arch: Architecture, result: Result) -> None:
+        pass
