@@ -102,6 +102,8 @@ class Space(ABC):
     strategies use (mutation, crossover, numeric encoding). Spaces know nothing of strategies."""
 
     name: ClassVar[str]
+    #: Whether inputs must be images (C, H, W); otherwise any shape (flattened as needed).
+    needs_images: ClassVar[bool] = False
     decisions: tuple[Decision, ...]
 
     # -- what every space defines ------------------------------------------------------------

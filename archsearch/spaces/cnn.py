@@ -37,6 +37,7 @@ class CNNSpace(Space):
     """Zoph & Le's macro space with `layers` layers."""
 
     name = "cnn"
+    needs_images = True
 
     def __init__(
         self,

@@ -1,0 +1,6 @@
+"""Errors the command line reports as one line and exit code 2."""
+
+
+class UsageError(ValueError):
+    """Bad input from the user: a flag, path, file or value. The message says what is wrong
+    and how to fix it."""

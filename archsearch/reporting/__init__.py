@@ -1,0 +1,1 @@
+"""Plots, tables and reports of runs."""

@@ -1,0 +1,60 @@
+"""PNG plots of a search: rewards with best-so-far and baseline, controller entropy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from archsearch.ledger import Trial  # noqa: E402
+
+
+def plot_rewards(trials: Sequence[Trial], path: Path) -> None:
+    """Reward of each trial (failed ones marked), the best so far, and the strategy's
+    baseline when it reports one."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    numbers = [t.number + 1 for t in trials]
+    ok = [t for t in trials if t.result.ok]
+    failed = [t for t in trials if not t.result.ok]
+    ax.scatter([t.number + 1 for t in ok], [t.result.reward for t in ok], s=14, label="trial")
+    if failed:
+        ax.scatter(
+            [t.number + 1 for t in failed],
+            [0.0] * len(failed),
+            marker="x",
+            color="tab:red",
+            label="failed",
+        )
+    best, running = [], float("-inf")
+    for t in trials:
+        running = max(running, t.result.reward if t.result.ok else float("-inf"))
+        best.append(running if running > float("-inf") else float("nan"))
+    ax.plot(numbers, best, color="tab:green", label="best so far")
+    baseline = [t.stats.get("baseline", float("nan")) for t in trials]
+    if any(b == b for b in baseline):
+        ax.plot(numbers, baseline, color="tab:orange", linestyle="--", label="baseline")
+    ax.set(xlabel="trial", ylabel="reward", title="Search progress")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_entropy(trials: Sequence[Trial], path: Path) -> bool:
+    """The controller's policy entropy per trial; False (no file) if the strategy has none."""
+    points = [(t.number + 1, t.stats["entropy"]) for t in trials if "entropy" in t.stats]
+    if not points:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(*zip(*points), color="tab:purple")
+    ax.set(xlabel="trial", ylabel="mean entropy per decision (nats)", title="Controller entropy")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

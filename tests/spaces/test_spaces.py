@@ -1,0 +1,134 @@
+"""Every sampled architecture of `mlp` and `cnn` is valid, builds, trains a step, and has the
+parameter count its space predicts."""
+
+import json
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archsearch.spaces import get_space, spaces
+from archsearch.spaces.cnn import CNNSpace
+from archsearch.spaces.mlp import MLPSpace
+
+CASES = [
+    (MLPSpace(), (64,), 10),
+    (MLPSpace(max_layers=3, dropouts=()), (4,), 3),
+    (CNNSpace(layers=4), (1, 8, 8), 10),
+    (CNNSpace(layers=5, strides=(1, 2), pooling=True, filters=(4, 8)), (3, 16, 16), 7),
+    (CNNSpace(layers=3, skips=False), (1, 8, 8), 2),
+]
+
+
+@pytest.mark.parametrize("space, shape, classes", CASES, ids=lambda c: str(c)[:20])
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_sampled_architectures_build_and_match_param_count(space, shape, classes, seed):
+    arch = space.sample(random.Random(seed))
+    space.validate(arch)
+    model = space.build(arch, shape, classes)
+    assert space.count_params(arch, shape, classes) == sum(p.numel() for p in model.parameters())
+    x = torch.randn(3, *shape)
+    out = model(x)
+    assert out.shape == (3, classes)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_mlp_depth_is_searched_and_deeper_layers_are_inactive():
+    space = MLPSpace(max_layers=4)
+    arch = space.make(
+        {
+            "depth": 2,
+            "width_1": 8,
+            "activation_1": "relu",
+            "dropout_1": 0.1,
+            "width_2": 16,
+            "activation_2": "tanh",
+            "dropout_2": 0.0,
+        }
+    )
+    assert space.layers(arch) == [(8, "relu", 0.1), (16, "tanh", 0.0)]
+    assert "width_3" not in arch.as_dict()
+    depths = {space.sample(random.Random(s))["depth"] for s in range(200)}
+    assert depths == {1, 2, 3, 4}
+
+
+def test_architecture_json_roundtrip_and_canonical_hash():
+    space = CNNSpace(layers=3)
+    arch = space.sample(random.Random(3))
+    again = space.from_json(json.loads(json.dumps(arch.to_json())))
+    assert again == arch and again.hash == arch.hash
+    other = space.mutate(arch, random.Random(0))
+    assert other.hash != arch.hash
+
+
+def test_inputs_are_normalised_and_invalid_values_rejected():
+    space = CNNSpace(layers=3, heights=(3,), widths=(3,), filters=(8,))
+    values = {
+        "filter_height_1": 3,
+        "filter_width_1": 3,
+        "filters_1": 8,
+        "inputs_1": [],
+        "filter_height_2": 3,
+        "filter_width_2": 3,
+        "filters_2": 8,
+        "inputs_2": [1],
+        "filter_height_3": 3,
+        "filter_width_3": 3,
+        "filters_3": 8,
+        "inputs_3": [2, 1, 2],
+    }
+    assert space.make(values)["inputs_3"] == (1, 2)
+    with pytest.raises(ValueError, match="inputs_3"):
+        space.make({**values, "inputs_3": [3]})
+    with pytest.raises(ValueError, match="filters_1"):
+        space.make({**values, "filters_1": 9})
+    with pytest.raises(ValueError, match="unknown"):
+        space.make({**values, "bogus": 1})
+
+
+def test_cnn_follows_the_papers_wiring_rules():
+    space = CNNSpace(layers=3, heights=(3,), widths=(3,), filters=(4, 8), strides=(1, 2))
+    # layer 1 (stride 2) and layer 2 (stride 1) both feed layer 3; layer 3 takes no input
+    # from the image. Only layer 3 is unused, so only it reaches the classifier.
+    arch = space.make(
+        {
+            "filter_height_1": 3,
+            "filter_width_1": 3,
+            "filters_1": 4,
+            "stride_1": 2,
+            "inputs_1": [],
+            "filter_height_2": 3,
+            "filter_width_2": 3,
+            "filters_2": 8,
+            "stride_2": 1,
+            "inputs_2": [],
+            "filter_height_3": 3,
+            "filter_width_3": 3,
+            "filters_3": 8,
+            "stride_3": 1,
+            "inputs_3": [1, 2],
+        }
+    )
+    model = space.build(arch, (1, 8, 8), 5)
+    assert model.blocks[2][0].in_channels == 12  # 4 + 8 concatenated (4x4 padded to 8x8)
+    assert model.head_inputs == (3,)
+    assert model.classifier.in_features == 8
+    assert model(torch.randn(2, 1, 8, 8)).shape == (2, 5)
+
+
+def test_space_sizes_are_exact_for_small_spaces():
+    space = MLPSpace(max_layers=2, widths=(8, 16), activations=("relu",), dropouts=())
+    assert space.size() == 2 + 4  # depth 1: 2 widths; depth 2: 2x2
+    assert CNNSpace(layers=2, heights=(1, 3), widths=(1,), filters=(4,)).size() == 2 * 2 * 2
+
+
+def test_registry_finds_spaces_and_rejects_unknown_names():
+    assert {"mlp", "cnn"} <= set(spaces())
+    with pytest.raises(ValueError, match="unknown space 'nope'"):
+        get_space("nope")
+    with pytest.raises(ValueError, match="bad option"):
+        get_space("mlp", depth=3)

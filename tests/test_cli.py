@@ -1,0 +1,207 @@
+"""The `archsearch search` command: artifacts of a real run, and one-line errors for bad input."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from archsearch.cli import main
+from archsearch.final import load_model
+
+TINY = ["--epochs", "2", "--final-epochs", "2", "--batch-size", "32"]
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_search_writes_every_artifact(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, err = run_cli(
+        [
+            "search",
+            "--dataset",
+            "iris",
+            "--space",
+            "mlp",
+            "--strategy",
+            "random",
+            "--trials",
+            "3",
+            "--seed",
+            "4",
+            "--out",
+            out,
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    for name in [
+        "config.json",
+        "ledger.sqlite",
+        "summary.json",
+        "best_arch.json",
+        "best_model.pt",
+        "trials.csv",
+        "rewards.png",
+    ]:
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert {
+        "dataset",
+        "space",
+        "strategy",
+        "seed",
+        "trials",
+        "failed",
+        "best",
+        "sklearn_mlp_test_accuracy",
+    } <= set(summary)
+    assert summary["trials"] == 3 and summary["seed"] == 4 and summary["space"] == "mlp"
+    best = summary["best"]
+    assert {"arch", "val_accuracy", "test_accuracy", "params"} <= set(best)
+    assert 0.0 <= best["test_accuracy"] <= 1.0
+    model, arch, meta = load_model(out / "best_model.pt")
+    assert arch.to_json() == best["arch"] and meta["num_classes"] == 3
+    assert sum(p.numel() for p in model.parameters()) == best["params"]
+    assert model(torch.randn(2, 4)).shape == (2, 3)
+    rows = sqlite3.connect(out / "ledger.sqlite").execute("SELECT COUNT(*) FROM trials").fetchone()
+    assert rows == (3,)
+    assert "trial 3/3" in err and "best" in err and "eta" in err
+    assert len((out / "trials.csv").read_text().splitlines()) == 4
+
+
+def bad_inputs(tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
+    text = tmp_path / "text.csv"
+    text.write_text("a,b,y\n" + "".join(f"{i},word,{i % 2}\n" for i in range(20)))
+    few = tmp_path / "few.csv"
+    few.write_text("a,y\n1,p\n2,q\n3,r\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    base = ["search", "--trials", "1", "--out", tmp_path / "new"]
+    return [
+        (base + ["--dataset", "nope"], "unknown dataset 'nope'"),
+        (base + ["--dataset", "iris", "--space", "nope"], "unknown space 'nope'"),
+        (base + ["--dataset", "iris", "--strategy", "nope"], "unknown strategy 'nope'"),
+        (base + ["--data", tmp_path / "missing.csv", "--target", "y"], "no such file"),
+        (base + ["--data", csv, "--target", "label"], "no column named 'label'"),
+        (base + ["--data", csv], "needs --target"),
+        (base + ["--data", text, "--target", "y"], "'word' is not a number"),
+        (base + ["--data", few, "--target", "y"], "3 rows for 3 classes"),
+        (base + ["--dataset", "iris", "--epochs", "0"], "epochs must be at least 1"),
+        (base + ["--dataset", "iris", "--lr", "-1"], "learning rate must be positive"),
+        (base + ["--dataset", "iris", "--space", "cnn"], "tabular"),
+        (base + ["--dataset", "iris", "--space-option", "max_layers=0"], "max_layers"),
+        (base + ["--dataset", "iris", "--strategy-option", "bogus=1"], "unknown option"),
+        (["search", "--resume", empty], "is not an archsearch run"),
+        (["search", "--dataset", "iris", "--bogus"], "unrecognized arguments: --bogus"),
+        (["search", "--dataset", "iris", "--trials", "many"], "invalid int value"),
+    ]
+
+
+def test_each_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    for args, message in bad_inputs(tmp_path):
+        try:
+            code, err = run_cli(args, capsys)
+        except SystemExit as exc:  # argparse's own errors
+            code, err = exc.code, capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert message in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+        assert "Traceback" not in err
+    assert not (tmp_path / "new").exists()  # nothing created for a rejected run
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [
+        "search",
+        "--dataset",
+        "iris",
+        "--strategy",
+        "random",
+        "--trials",
+        "1",
+        "--out",
+        out,
+        *TINY,
+    ]
+    assert run_cli(args, capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, err = run_cli(args, capsys)
+    assert code == 2 and "already holds a run" in err and "--resume" in err
+    code, err = run_cli(["search", "--resume", out, "--epochs", "5"], capsys)
+    assert code == 2 and "--epochs" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def _search(args, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "archsearch.cli", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def _ledger(out: Path):
+    if not (out / "ledger.sqlite").exists():
+        return []
+    db = sqlite3.connect(out / "ledger.sqlite")
+    try:
+        return db.execute(
+            "SELECT number, arch, reward, seed FROM trials ORDER BY number"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("strategy", ["random", "reinforce"])
+def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    common = [
+        "search",
+        "--dataset",
+        "iris",
+        "--space",
+        "mlp",
+        "--strategy",
+        strategy,
+        "--trials",
+        "10",
+        "--epochs",
+        "60",
+        "--final-epochs",
+        "1",
+        "--seed",
+        "3",
+    ]
+    reference = tmp_path / "reference"
+    assert _search([*common, "--out", reference], env).wait(timeout=300) == 0
+    killed = tmp_path / "killed"
+    process = _search([*common, "--out", killed], env)
+    deadline = time.monotonic() + 120
+    while len(_ledger(killed)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_at_kill = len(_ledger(killed))
+    assert 3 <= done_at_kill < 10, "the kill should land mid-search"
+    resumed = _search(["search", "--resume", killed], env)
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
+    assert f"resuming after {done_at_kill} finished trials" in resumed.stderr.read().decode()
+    assert _ledger(killed) == _ledger(reference)
