@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from archsearch.data.bundled import LOADERS, load_bundled
 from archsearch.data.csv import load_csv
-from archsearch.data.dataset import DataError, Dataset, split_dataset
+from archsearch.data.dataset import (
+    DataError,
+    Dataset,
+    Normalization,
+    split_dataset,
+    split_train_test,
+    stratified_subset,
+)
+from archsearch.data.images import load_image_dataset
 
-__all__ = ["BUNDLED", "DataError", "Dataset", "load_dataset", "split_dataset"]
+__all__ = [
+    "BUNDLED",
+    "DataError",
+    "Dataset",
+    "Normalization",
+    "load_dataset",
+    "load_image_dataset",
+    "split_dataset",
+    "split_train_test",
+    "stratified_subset",
+]
 
 BUNDLED = tuple(LOADERS)
 
@@ -19,9 +39,28 @@ def load_dataset(
     seed: int = 0,
     test_fraction: float = 0.2,
     val_fraction: float = 0.2,
+    data_dir: str | Path | None = None,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    download: str | None = None,
 ) -> Dataset:
-    """A bundled dataset by `name`, or a CSV file with its `target` column, split and
-    normalised. `images` asks for (C, H, W) inputs (for convolutional spaces)."""
+    """A bundled dataset by `name`, a CSV file with its `target` column, or the image dataset
+    in `data_dir` (CIFAR, MNIST or class folders; see `load_image_dataset`), split and
+    normalised. `images` asks for (C, H, W) inputs (for convolutional spaces); image data
+    always has them. `train_subset` / `test_subset` cap the training pool and the test split
+    (seeded, stratified)."""
+    if data_dir is not None:
+        if csv is not None:
+            raise DataError("give either --data-dir (images) or --data (a CSV file), not both")
+        return load_image_dataset(
+            data_dir,
+            seed=seed,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            train_subset=train_subset,
+            test_subset=test_subset,
+            download=download,
+        )
     if csv is not None:
         if target is None:
             raise DataError("--data needs --target COLUMN (a column name or 0-based index)")
@@ -37,4 +76,15 @@ def load_dataset(
         label = name
     else:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(BUNDLED)}")
-    return split_dataset(label, x, y, classes, seed, test_fraction, val_fraction)
+    return split_train_test(
+        label,
+        (x, y),
+        None,
+        classes,
+        seed,
+        val_fraction,
+        test_fraction,
+        train_subset,
+        test_subset,
+        source=f"{'CSV file' if csv else 'bundled dataset'} {label}",
+    )

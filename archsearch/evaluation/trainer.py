@@ -1,4 +1,10 @@
-"""Child-network training: batches straight from tensors, a learning curve per epoch.
+"""Child-network training: the whole split on the device, batches cut from it, a learning curve.
+
+The training split is moved to the device once per training; each batch is indexed there,
+normalised there (raw uint8 images travel and stay as bytes), augmented there in one vectorised
+step (`augment.py`) and, on CUDA, run in mixed precision and channels-last memory layout.
+Losses and accuracies are summed on the device and read once per epoch: on a GPU, reading a
+value every step would make the host wait for the device every step.
 
 A network that diverges, is too large or crashes raises `TrainingFailed` with the reason; the
 evaluator turns that into a failed trial so the search goes on.
@@ -6,6 +12,7 @@ evaluator turns that into a failed trial so the search goes on.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -15,8 +22,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archsearch.data.dataset import Normalization, stratified_subset
+from archsearch.evaluation.augment import AUGMENT, BatchAugment, augments
+
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "constant", "onecycle")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+ONECYCLE_WARMUP = 0.3  # share of a one-cycle schedule spent rising, unless warmup_epochs says
+SUBSET_SEED = 0  # the same train subset for every child: their scores stay comparable
 
 
 class TrainingFailed(RuntimeError):
@@ -25,8 +39,17 @@ class TrainingFailed(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    """How a child network is trained. `lr=None` takes the optimiser's default (Adam 1e-3,
-    SGD 0.05)."""
+    """How a child network is trained.
+
+    `lr=None` takes the optimiser's default (Adam 1e-3, SGD 0.05). `schedule` decays the
+    learning rate per step: "cosine" to zero, "constant", or "onecycle" (linear rise, then
+    linear fall to zero); `warmup_epochs` adds a linear warm-up (a one-cycle rises for 30% of
+    training unless it is set). `train_subset` trains on that many training rows (seeded,
+    stratified, the same for every child). `augment` ("auto": images of at least 16x16) turns
+    on random crops from `crop_padding`-padded images, horizontal flips (`flip`) and a
+    `cutout` square (0 = none). `device` "auto" is CUDA when available; `precision` and
+    `channels_last` apply on CUDA only ("auto" precision: bf16 where supported, else fp16
+    with loss scaling); CPU training is always fp32."""
 
     epochs: int = 10
     batch_size: int = 64
@@ -35,8 +58,17 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    train_subset: int | None = None
+    augment: str = "auto"
+    crop_padding: int = 4
+    flip: bool = True
+    cutout: int = 0
     max_params: int = 20_000_000
-    device: str = "cpu"
+    device: str = "auto"
+    precision: str = "auto"
+    channels_last: bool = True
 
     def validate(self) -> None:
         """Raise `ValueError` naming the first impossible value."""
@@ -44,14 +76,28 @@ class TrainConfig:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose {OPTIMIZERS}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose {SCHEDULES}")
+        for label, value, choices in (
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("schedule", self.schedule, SCHEDULES),
+            ("augment setting", self.augment, AUGMENT),
+            ("precision", self.precision, PRECISIONS),
+        ):
+            if value not in choices:
+                raise ValueError(f"unknown {label} {value!r}; choose one of {choices}")
+        if self.device.split(":")[0] not in DEVICES:
+            raise ValueError(f"unknown device {self.device!r}; choose auto, cpu, cuda or cuda:N")
         if self.lr is not None and not self.lr > 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         if self.weight_decay < 0:
             raise ValueError(f"weight decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup epochs must lie in [0, epochs), got {self.warmup_epochs}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label smoothing must lie in [0, 1), got {self.label_smoothing}")
+        if self.train_subset is not None and self.train_subset < 1:
+            raise ValueError(f"train subset must be at least 1 row, got {self.train_subset}")
+        if self.crop_padding < 0 or self.cutout < 0:
+            raise ValueError("crop padding and cutout must be >= 0")
         if self.max_params < 1:
             raise ValueError(f"max params must be positive, got {self.max_params}")
 
@@ -69,50 +115,69 @@ def train(
     config: TrainConfig,
     seed: int,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    norm: Normalization | None = None,
 ) -> list[dict[str, float]]:
     """Train `model` in place for `config.epochs`; return the curve, one dict per epoch with
-    train_loss, train_accuracy and (given a validation split) val_loss, val_accuracy."""
+    epoch, train_loss, train_accuracy, lr (reached at the epoch's end), (given a validation
+    split) val_loss, val_accuracy, and seconds. Raw uint8 images need their `norm`
+    (`Dataset.norm`). `seed` fixes batch order and augmentation; the model's initial weights
+    are the caller's."""
+    config.validate()
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if params > config.max_params:
         raise TrainingFailed(f"{params:,} parameters exceed max_params {config.max_params:,}")
-    device = torch.device(config.device)
-    model.to(device)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = _optimizer(model, config)
     x, y = train_split
-    steps_per_epoch = math.ceil(len(y) / config.batch_size)
-    scheduler = None
-    if config.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=config.epochs * steps_per_epoch
-        )
+    if config.train_subset is not None and config.train_subset < len(y):
+        rows = stratified_subset(y.cpu().numpy(), config.train_subset, SUBSET_SEED)
+        rows = torch.from_numpy(rows).to(y.device)
+        x, y = x.index_select(0, rows), y.index_select(0, rows)
+    runner = _Runner(config, norm, x)
+    runner.place(model)
+    x, y = x.to(runner.device), y.to(runner.device)
+    if val_split is not None:
+        val_split = (val_split[0].to(runner.device), val_split[1].to(runner.device))
+    generator = torch.Generator(device=runner.device).manual_seed(seed)
+    augment = None
+    if augments(config.augment, x.shape[1:]):
+        augment = BatchAugment(generator, config.crop_padding, config.flip, config.cutout)
+    optimizer = _optimizer(model, config)
+    steps = math.ceil(len(y) / config.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config, steps))
+    scaler = torch.amp.GradScaler(runner.device.type, enabled=runner.amp == torch.float16)
+    check_each_step = runner.device.type == "cpu"  # free there; a GPU would wait for the host
     curve: list[dict[str, float]] = []
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
         model.train()
-        order = torch.randperm(len(y), generator=generator)
-        total_loss, correct = 0.0, 0
-        for begin in range(0, len(y), config.batch_size):
-            rows = order[begin : begin + config.batch_size]
-            xb, yb = x[rows].to(device, non_blocking=True), y[rows].to(device, non_blocking=True)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            if not torch.isfinite(loss):
-                raise TrainingFailed(f"loss became {loss.item()} at epoch {epoch}")
+        total_loss = torch.zeros((), device=runner.device)
+        correct = torch.zeros((), dtype=torch.long, device=runner.device)
+        order = torch.randperm(len(y), generator=generator, device=runner.device)
+        for rows in order.split(config.batch_size):
+            # index_select: plain indexing of uint8 images is ~100x slower on CPU (torch 2.13)
+            xb, yb = runner.prepare(x.index_select(0, rows)), y.index_select(0, rows)
+            if augment is not None:
+                xb = augment(xb)
+            with runner.autocast():
+                logits = model(runner.layout(xb))
+                loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
+            if check_each_step:
+                _check_finite(loss, epoch)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total_loss += loss.item() * len(rows)
-            correct += int((logits.argmax(1) == yb).sum())
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            total_loss += loss.detach() * len(rows)
+            correct += (logits.argmax(1) == yb).sum()
+        _check_finite(total_loss, epoch)
         point = {
             "epoch": epoch,
-            "train_loss": total_loss / len(y),
-            "train_accuracy": correct / len(y),
+            "train_loss": total_loss.item() / len(y),
+            "train_accuracy": correct.item() / len(y),
+            "lr": optimizer.param_groups[0]["lr"],
         }
         if val_split is not None:
-            val_loss, val_accuracy = evaluate(model, val_split, config)
+            val_loss, val_accuracy = _measure(model, val_split, runner)
             point.update(val_loss=val_loss, val_accuracy=val_accuracy)
         point["seconds"] = time.perf_counter() - start
         curve.append(point)
@@ -122,24 +187,127 @@ def train(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """Logits for every row of `x`, in evaluation mode and large batches."""
-    device = torch.device(config.device)
+def predict(
+    model: nn.Module, x: torch.Tensor, config: TrainConfig, norm: Normalization | None = None
+) -> torch.Tensor:
+    """Logits (float32, on the CPU) for every row of `x`, in evaluation mode, in batches, on
+    the config's device (the model is moved there)."""
+    runner = _Runner(config, norm, x)
+    runner.place(model)
     model.eval()
-    batch = max(config.batch_size, 1024)
-    return torch.cat(
-        [model(x[i : i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)]
-    )
+    return torch.cat([runner.forward(model, xb).float().cpu() for xb in runner.batches(x)])
 
 
-def evaluate(model: nn.Module, split: Split, config: TrainConfig) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, split: Split, config: TrainConfig, norm: Normalization | None = None
+) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of `model` on a split."""
+    runner = _Runner(config, norm, split[0])
+    runner.place(model)
+    return _measure(model, split, runner)
+
+
+@torch.no_grad()
+def _measure(model: nn.Module, split: Split, runner: _Runner) -> tuple[float, float]:
     x, y = split
-    logits = predict(model, x, config)
-    loss = F.cross_entropy(logits, y).item()
+    if len(y) == 0:
+        raise ValueError("cannot evaluate on an empty split")
+    model.eval()
+    total_loss = torch.zeros((), device=runner.device)
+    correct = torch.zeros((), dtype=torch.long, device=runner.device)
+    for xb, yb in zip(runner.batches(x), runner.batches(y)):
+        logits = runner.forward(model, xb).float()
+        yb = yb.to(runner.device)
+        total_loss += F.cross_entropy(logits, yb, reduction="sum")
+        correct += (logits.argmax(1) == yb).sum()
+    loss = total_loss.item() / len(y)
     if not math.isfinite(loss):
         raise TrainingFailed(f"validation loss is {loss}")
-    return loss, (logits.argmax(1) == y).float().mean().item()
+    return loss, correct.item() / len(y)
+
+
+class _Runner:
+    """Where and how batches run: the device, the autocast type (None: fp32), the memory
+    layout, and the input normalisation as a multiply-add by tensors made once."""
+
+    def __init__(self, config: TrainConfig, norm: Normalization | None, x: torch.Tensor) -> None:
+        self.device = resolve_device(config.device)
+        cuda = self.device.type == "cuda"
+        self.amp = _amp_dtype(config.precision) if cuda else None
+        self.channels_last = cuda and config.channels_last and x.dim() == 4
+        self.eval_batch = max(256, 2 * config.batch_size)
+        if norm is None and x.dtype == torch.uint8:
+            raise ValueError("inputs are raw uint8 images: pass norm=Dataset.norm to normalise")
+        self.affine = norm.affine(self.device) if norm is not None else None
+
+    def place(self, model: nn.Module) -> None:
+        model.to(self.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+
+    def prepare(self, xb: torch.Tensor) -> torch.Tensor:
+        """A batch on the device as float network input (normalised if `norm` was given)."""
+        xb = xb.to(self.device, non_blocking=True)
+        if self.affine is None:
+            return xb
+        scale, shift = self.affine
+        return (xb * scale).add_(shift)
+
+    def layout(self, xb: torch.Tensor) -> torch.Tensor:
+        return xb.contiguous(memory_format=torch.channels_last) if self.channels_last else xb
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp)
+
+    def forward(self, model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            return model(self.layout(self.prepare(xb)))
+
+    def batches(self, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return t.split(self.eval_batch)
+
+
+def resolve_device(name: str) -> torch.device:
+    """ "auto" is CUDA when available, else the CPU; asking for CUDA without it is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but CUDA is not available here")
+    return device
+
+
+def lr_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    """The learning-rate multiplier at each optimiser step (for `LambdaLR`)."""
+    total = config.epochs * steps_per_epoch
+    warmup = round(config.warmup_epochs * steps_per_epoch)
+    if config.schedule == "onecycle" and warmup == 0:
+        warmup = round(ONECYCLE_WARMUP * total)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(total - warmup, 1)
+        if config.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        if config.schedule == "onecycle":
+            return max(1.0 - progress, 0.0)
+        return 1.0
+
+    return factor
+
+
+def _amp_dtype(precision: str) -> torch.dtype | None:
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def _check_finite(loss: torch.Tensor, epoch: int) -> None:
+    if not torch.isfinite(loss):
+        raise TrainingFailed(f"loss became {loss.item()} in epoch {epoch}")
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

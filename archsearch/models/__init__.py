@@ -1,0 +1,31 @@
+"""Reference networks from the literature, expressed as architectures of our spaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archsearch.models.nascnn15 import nascnn15, nascnn15_arch, nascnn15_space
+from archsearch.spaces.base import Architecture, Space
+
+__all__ = ["REFERENCE_MODELS", "ReferenceModel", "nascnn15", "nascnn15_arch", "nascnn15_space"]
+
+
+@dataclass(frozen=True)
+class ReferenceModel:
+    """A published network: the space it belongs to and its architecture there, so it is
+    built, trained and exported like any searched architecture
+    (`space.build(arch, input_shape, num_classes)`)."""
+
+    space: Space
+    arch: Architecture
+    description: str
+
+
+#: The networks the command line's `--model NAME` trains.
+REFERENCE_MODELS: dict[str, ReferenceModel] = {
+    "nascnn15": ReferenceModel(
+        nascnn15_space(),
+        nascnn15_arch(),
+        "Zoph & Le (2016) 15-layer CIFAR-10 network: 4.2M parameters, 5.50% test error",
+    ),
+}
