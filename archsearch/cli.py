@@ -7,14 +7,16 @@ Bad input (a wrong flag, path, file or value) is reported as one line on stderr 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from archsearch.config import SearchConfig
+from archsearch.config import PRESETS, DataSpec, SearchConfig, apply_preset, from_json
 from archsearch.errors import UsageError
+from archsearch.evaluation.trainer import TrainConfig
 from archsearch.run import resume_run, start_run
 
 
@@ -43,99 +45,113 @@ def _scalar(raw: str) -> Any:
         return raw
 
 
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "yes", "1", "on"):
+        return True
+    if text.lower() in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
+#: Flags named differently from their field (the field name is taken elsewhere or unclear).
+FLAG_NAMES = {("DataSpec", "csv"): "data", ("TrainConfig", "train_subset"): "child-subset"}
+HELP = {
+    "dataset": "bundled dataset: digits, iris, wine, breast_cancer",
+    "csv": "your own CSV file (numeric features)",
+    "target": "target column of the CSV: a name, or a 0-based index without header",
+    "data_dir": "image data: CIFAR batches, MNIST idx files or class folders",
+    "train_subset": "use this many training rows (seeded, stratified)",
+    "epochs": "epochs of training",
+    "optimizer": "adam or sgd (Nesterov)",
+    "max_params": "larger networks fail without training",
+    "device": "auto, cpu or cuda",
+}
+
+
+def add_config_flags(group: argparse._ArgumentGroup, cls: type, dest_prefix: str) -> None:
+    """One `--flag` per field of the config dataclass `cls`, typed by its default."""
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        kind = {bool: _boolean, int: int, float: float}.get(type(default), str)
+        if f.type in ("int | None",):
+            kind = int
+        if f.type in ("float | None",):
+            kind = float
+        flag = FLAG_NAMES.get((cls.__name__, f.name), f.name.replace("_", "-"))
+        group.add_argument(
+            f"--{flag}", dest=f"{dest_prefix}{f.name}", type=kind, default=None,
+            metavar=f.name.upper(),
+            help=HELP.get(f.name, f"default: {default}" if default is not None else None),
+        )
+
+
+def given_flags(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
+    """The flags of one config (by destination prefix) that were given on the command line."""
+    return {
+        key[len(prefix):]: value
+        for key, value in vars(args).items()
+        if key.startswith(prefix) and value is not None
+    }
+
+
+SEARCH_FIELDS = ("space", "strategy", "trials", "time_limit", "final_epochs", "reward", "seed")
+
+
 def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "search",
         help="search a space of architectures on a dataset",
         description="Search a space of neural architectures, then retrain and test the best.",
     )
-    data = p.add_argument_group("data")
-    data.add_argument("--dataset", help="bundled dataset: digits, iris, wine, breast_cancer")
-    data.add_argument("--data", metavar="CSV", help="your own CSV file (numeric features)")
-    data.add_argument("--target", metavar="COLUMN", help="target column: name or 0-based index")
+    add_config_flags(p.add_argument_group("data"), DataSpec, "data.")
     search = p.add_argument_group("search")
+    search.add_argument("--preset", choices=sorted(PRESETS) or None,
+                        help="a known experiment's settings; other flags override it")
     search.add_argument("--space", help="search space (mlp, cnn, ...)")
     search.add_argument("--strategy", help="search strategy (reinforce, random, ...)")
-    search.add_argument(
-        "--space-option",
-        action="append",
-        type=parse_assignment,
-        default=[],
-        metavar="KEY=VALUE",
-        help="space option, e.g. layers=8 (repeatable)",
-    )
-    search.add_argument(
-        "--strategy-option",
-        action="append",
-        type=parse_assignment,
-        default=[],
-        metavar="KEY=VALUE",
-        help="strategy option, e.g. lr=0.01",
-    )
+    search.add_argument("--space-option", action="append", type=parse_assignment, default=[],
+                        metavar="KEY=VALUE", help="space option, e.g. layers=8 (repeatable)")
+    search.add_argument("--strategy-option", action="append", type=parse_assignment,
+                        default=[], metavar="KEY=VALUE", help="strategy option, e.g. lr=0.01")
     search.add_argument("--trials", type=int, help="number of child networks to evaluate")
     search.add_argument("--time-limit", type=float, metavar="SECONDS", help="search time budget")
+    search.add_argument("--final-epochs", type=int, help="epochs to retrain the best one")
     search.add_argument("--reward", help="val_accuracy (default) or zoph (max of last 5)^3")
-    search.add_argument(
-        "--reevaluate",
-        action="store_true",
-        default=None,
-        help="evaluate an architecture again when it is proposed again",
-    )
+    search.add_argument("--reevaluate", action="store_true",
+                        help="evaluate an architecture again when it is proposed again")
     search.add_argument("--seed", type=int, help="seed of the whole run (default 0)")
-    training = p.add_argument_group("child and final training")
-    training.add_argument("--epochs", type=int, help="epochs per child network")
-    training.add_argument("--final-epochs", type=int, help="epochs to retrain the best one")
-    training.add_argument("--batch-size", type=int)
-    training.add_argument("--optimizer", help="adam or sgd (Nesterov)")
-    training.add_argument("--lr", type=float, help="learning rate")
-    training.add_argument("--weight-decay", type=float)
-    training.add_argument("--max-params", type=int, help="larger children fail without training")
-    training.add_argument("--device", help="cpu or cuda")
+    add_config_flags(p.add_argument_group("child training"), TrainConfig, "train.")
     run = p.add_argument_group("run")
     run.add_argument("--out", type=Path, help="run directory (default runs/<space>-<strategy>)")
     run.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR")
     p.set_defaults(func=search_command)
 
 
-#: Flags that may accompany --resume (they extend the budget); all others come from the run.
-RESUMABLE = {"trials", "time_limit"}
-FIELDS = {
-    "dataset",
-    "data",
-    "target",
-    "space",
-    "strategy",
-    "trials",
-    "time_limit",
-    "reward",
-    "reevaluate",
-    "seed",
-    "epochs",
-    "final_epochs",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "weight_decay",
-    "max_params",
-    "device",
-}
-
-
 def search_command(args: argparse.Namespace) -> int:
-    given = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
+    top = {name: getattr(args, name) for name in SEARCH_FIELDS if getattr(args, name) is not None}
+    data, train = given_flags(args, "data."), given_flags(args, "train.")
     if args.resume is not None:
-        extra = sorted(set(given) - RESUMABLE) + (["out"] if args.out else [])
+        extra = sorted(set(top) - {"trials", "time_limit"}) + sorted(data) + sorted(train)
+        if args.out or args.preset or args.reevaluate:
+            extra.append("out/preset/reevaluate")
         if extra or args.space_option or args.strategy_option:
             flags = ", ".join("--" + n.replace("_", "-") for n in extra) or "--*-option"
             raise UsageError(
                 f"--resume takes its settings from the run; drop {flags} "
                 "(only --trials and --time-limit may extend it)"
             )
-        resume_run(args.resume, given.get("trials"), given.get("time_limit"))
+        resume_run(args.resume, top.get("trials"), top.get("time_limit"))
         return 0
-    config = SearchConfig(**given)
-    config.space_options = dict(args.space_option)
-    config.strategy_options = dict(args.strategy_option)
+    settings: dict[str, Any] = {**top, "data": data, "train": train}
+    if args.space_option:
+        settings["space_options"] = dict(args.space_option)
+    if args.strategy_option:
+        settings["strategy_options"] = dict(args.strategy_option)
+    if args.reevaluate:
+        settings["reevaluate"] = True
+    if args.preset:
+        settings = apply_preset(args.preset, settings)
+    config = from_json(SearchConfig, settings)
     out = args.out or Path("runs") / f"{config.space}-{config.strategy}"
     start_run(config, out)
     return 0
@@ -156,11 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"archsearch: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "\narchsearch: interrupted; finished trials are saved — continue with "
-            "`archsearch search --resume DIR`",
-            file=sys.stderr,
-        )
+        print("\narchsearch: interrupted; finished trials are saved — continue with "
+              "`archsearch search --resume DIR`", file=sys.stderr)
         return 130
 
 

@@ -1,7 +1,7 @@
-"""The typed configuration of a search run, its validation, and its JSON form.
+"""Typed configurations of runs, their validation, their JSON form, and presets.
 
-Everything a run needs to be repeated or resumed is here; `config.json` in the run directory
-is this dataclass as JSON.
+Everything a run needs to be repeated or resumed is here; `config.json` in a run directory is
+one of these dataclasses as JSON.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archsearch.data import BUNDLED
+from archsearch.data import BUNDLED, Dataset, load_dataset
 from archsearch.errors import UsageError
 from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import TrainConfig
@@ -21,43 +21,75 @@ from archsearch.strategies import strategies
 
 
 @dataclass
-class SearchConfig:
-    """One search: data, space, strategy, budget, child training and final training."""
+class DataSpec:
+    """Where the data comes from and how it is split: a bundled dataset, a CSV file, or an
+    image directory (CIFAR batches, MNIST idx files or class folders)."""
 
     dataset: str | None = None
-    data: str | None = None
+    csv: str | None = None
     target: str | None = None
+    data_dir: str | None = None
+    train_subset: int | None = None
+    test_subset: int | None = None
+    test_fraction: float = 0.2
+    val_fraction: float = 0.2
+
+    def validate(self) -> None:
+        sources = [s for s in (self.dataset, self.csv, self.data_dir) if s is not None]
+        if len(sources) != 1:
+            raise UsageError("give exactly one of --dataset NAME, --data CSV or --data-dir DIR")
+        if self.dataset is not None and self.dataset not in BUNDLED:
+            raise UsageError(
+                f"unknown dataset {self.dataset!r}; choose one of: {', '.join(BUNDLED)} "
+                "(or --data FILE.csv --target COLUMN, or --data-dir DIR)"
+            )
+        if self.csv is not None and self.target is None:
+            raise UsageError("--data needs --target COLUMN (a column name or 0-based index)")
+        for label, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
+            if not 0 < fraction < 1:
+                raise UsageError(f"--{label}-fraction must lie in (0, 1), got {fraction}")
+        for label, subset in (("train", self.train_subset), ("test", self.test_subset)):
+            if subset is not None and subset < 1:
+                raise UsageError(f"--{label}-subset must be at least 1, got {subset}")
+
+    def load(self, images: bool, seed: int) -> Dataset:
+        """The split, normalised dataset (`DataError`, a `UsageError`, for bad data)."""
+        return load_dataset(
+            name=self.dataset,
+            csv=self.csv,
+            target=self.target,
+            images=images,
+            seed=seed,
+            test_fraction=self.test_fraction,
+            val_fraction=self.val_fraction,
+            data_dir=self.data_dir,
+            train_subset=self.train_subset,
+            test_subset=self.test_subset,
+        )
+
+
+@dataclass
+class SearchConfig:
+    """One search: data, space, strategy, budget, child training and final training.
+    `train` is how each child is trained; the final network gets the same recipe for
+    `final_epochs` on all training rows (`train.train_subset` applies to children only)."""
+
+    data: DataSpec = field(default_factory=DataSpec)
     space: str = "mlp"
     space_options: dict[str, Any] = field(default_factory=dict)
     strategy: str = "reinforce"
     strategy_options: dict[str, Any] = field(default_factory=dict)
     trials: int | None = 20
     time_limit: float | None = None
-    epochs: int = 10
     final_epochs: int = 30
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float | None = None
-    weight_decay: float = 0.0
     reward: str = "val_accuracy"
-    max_params: int = 20_000_000
-    device: str = "cpu"
     seed: int = 0
-    test_fraction: float = 0.2
-    val_fraction: float = 0.2
     reevaluate: bool = False
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self) -> None:
         """Raise `UsageError` with a one-line fix for the first impossible value."""
-        if (self.dataset is None) == (self.data is None):
-            raise UsageError("give exactly one of --dataset NAME or --data CSV")
-        if self.dataset is not None and self.dataset not in BUNDLED:
-            raise UsageError(
-                f"unknown dataset {self.dataset!r}; choose one of: {', '.join(BUNDLED)} "
-                "(or --data FILE.csv --target COLUMN)"
-            )
-        if self.data is not None and self.target is None:
-            raise UsageError("--data needs --target COLUMN (a column name or 0-based index)")
+        self.data.validate()
         if self.space not in spaces():
             raise UsageError(f"unknown space {self.space!r}; choose one of: {', '.join(spaces())}")
         if self.strategy not in strategies():
@@ -68,56 +100,81 @@ class SearchConfig:
             raise UsageError(f"unknown reward {self.reward!r}; choose one of: {', '.join(REWARDS)}")
         if self.trials is None and self.time_limit is None:
             raise UsageError("give a budget: --trials N and/or --time-limit SECONDS")
-        checks = [
-            (self.trials is None or self.trials >= 1, f"--trials must be >= 1, got {self.trials}"),
-            (
-                self.time_limit is None or self.time_limit > 0,
-                f"--time-limit must be positive, got {self.time_limit}",
-            ),
-            (self.final_epochs >= 0, f"--final-epochs must be >= 0, got {self.final_epochs}"),
-            (
-                0 < self.test_fraction < 1,
-                f"--test-fraction must lie in (0, 1), got {self.test_fraction}",
-            ),
-            (
-                0 < self.val_fraction < 1,
-                f"--val-fraction must lie in (0, 1), got {self.val_fraction}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
+        if self.trials is not None and self.trials < 1:
+            raise UsageError(f"--trials must be >= 1, got {self.trials}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise UsageError(f"--time-limit must be positive, got {self.time_limit}")
+        if self.final_epochs < 0:
+            raise UsageError(f"--final-epochs must be >= 0, got {self.final_epochs}")
         try:
-            self.train_config().validate()
+            self.train.validate()
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 
-    def train_config(self, epochs: int | None = None) -> TrainConfig:
-        """How each child network (or, with `epochs`, the final network) is trained."""
-        return TrainConfig(
-            epochs=self.epochs if epochs is None else epochs,
-            batch_size=self.batch_size,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            max_params=self.max_params,
-            device=self.device,
-        )
+    def final_train_config(self) -> TrainConfig:
+        return dataclasses.replace(self.train, epochs=self.final_epochs, train_subset=None)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-
     @classmethod
-    def load(cls, path: Path) -> SearchConfig:
-        """The config saved at `path`; `UsageError` if it is not one."""
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UsageError(f"{path}: not a readable run configuration ({exc})") from None
-        names = {f.name for f in dataclasses.fields(cls)}
-        if not isinstance(data, dict) or not set(data) <= names:
-            raise UsageError(f"{path}: not an archsearch run configuration")
-        return cls(**data)
+    def from_json(cls, data: dict[str, Any]) -> SearchConfig:
+        return from_json(cls, data)
+
+
+#: Configurations of known experiments; explicit flags override them. Values are partial
+#: `SearchConfig` JSON (nested dicts merge).
+PRESETS: dict[str, dict[str, Any]] = {}
+
+
+def apply_preset(name: str, base: dict[str, Any]) -> dict[str, Any]:
+    """`base` (partial SearchConfig JSON) on top of preset `name`."""
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return merge(PRESETS[name], base)
+
+
+def merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    """`high` over `low`, merging nested dicts."""
+    out = dict(low)
+    for key, value in high.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def from_json(cls: type, data: Any) -> Any:
+    """A (nested) config dataclass from its JSON; `UsageError` naming unknown keys."""
+    if not isinstance(data, dict):
+        raise UsageError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise UsageError(f"unknown setting(s) {unknown} for {cls.__name__}")
+    values = {}
+    for name, value in data.items():
+        default = fields[name].default_factory if fields[name].default_factory is not (
+            dataclasses.MISSING
+        ) else None
+        nested = default() if default is not None else None
+        is_config = dataclasses.is_dataclass(nested)
+        values[name] = from_json(type(nested), value) if is_config else value
+    return cls(**values)
+
+
+def save_json(config: Any, path: Path) -> None:
+    path.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+
+
+def load_json(cls: type, path: Path) -> Any:
+    """The configuration saved at `path`; `UsageError` if it is not one."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: not a readable configuration ({exc})") from None
+    try:
+        return from_json(cls, data)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None

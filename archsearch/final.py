@@ -27,7 +27,7 @@ def train_final(
     model = space.build(arch, data.input_shape, data.num_classes)
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
-    curve = train(model, (x, y), None, config, seed)
+    curve = train(model, (x, y), None, config, seed, norm=data.norm)
     metrics = test_metrics(model, data, config)
     metrics.update(
         params=sum(p.numel() for p in model.parameters()),
@@ -40,7 +40,7 @@ def train_final(
 
 def test_metrics(model: nn.Module, data: Dataset, config: TrainConfig) -> dict[str, float]:
     """Top-1 and top-5 accuracy on the test split."""
-    logits = predict(model, data.x_test, config)
+    logits = predict(model, data.x_test, config, norm=data.norm)
     top = logits.topk(min(5, logits.shape[1]), dim=1).indices
     return {
         "test_accuracy": (top[:, 0] == data.y_test).float().mean().item(),
@@ -51,7 +51,8 @@ def test_metrics(model: nn.Module, data: Dataset, config: TrainConfig) -> dict[s
 def save_model(
     path: Path, model: nn.Module, space: Space, arch: Architecture, data: Dataset
 ) -> None:
-    """A self-describing checkpoint: weights, architecture, space and data shape."""
+    """A self-describing checkpoint: weights, architecture, space, data shape and the input
+    normalisation raw images need (None for data that was standardised when loaded)."""
     torch.save(
         {
             "state_dict": model.state_dict(),
@@ -60,6 +61,7 @@ def save_model(
             "input_shape": list(data.input_shape),
             "num_classes": data.num_classes,
             "class_names": list(data.class_names),
+            "norm": None if data.norm is None else {"mean": data.norm.mean, "std": data.norm.std},
         },
         path,
     )

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from archsearch.config import SearchConfig
-from archsearch.data import DataError, Dataset, load_dataset
+from archsearch.config import SearchConfig, load_json, save_json
+from archsearch.data import Dataset
 from archsearch.errors import UsageError
 from archsearch.evaluation.baseline import sklearn_mlp_accuracy
 from archsearch.evaluation.training import TrainingEvaluator
@@ -58,7 +58,7 @@ def start_run(config: SearchConfig, out: Path, log: TextIO | None = None) -> dic
         raise UsageError(f"--out {out} is a non-empty directory; choose a new or empty one")
     setup = _setup(config)
     out.mkdir(parents=True, exist_ok=True)
-    config.save(out / CONFIG)
+    save_json(config, out / CONFIG)
     Ledger(out / LEDGER).close()
     return _execute(config, setup, out, log)
 
@@ -76,14 +76,14 @@ def resume_run(
             f"{out} is not an archsearch run (it needs {CONFIG} and {LEDGER}); start one with "
             f"`archsearch search ... --out {out}`"
         )
-    config = SearchConfig.load(out / CONFIG)
+    config = load_json(SearchConfig, out / CONFIG)
     if trials is not None:
         config.trials = trials
     if time_limit is not None:
         config.time_limit = time_limit
     config.validate()
     setup = _setup(config)
-    config.save(out / CONFIG)
+    save_json(config, out / CONFIG)
     return _execute(config, setup, out, log)
 
 
@@ -96,30 +96,21 @@ def _setup(config: SearchConfig) -> Setup:
         strategy = get_strategy(config.strategy, space, config.seed, **config.strategy_options)
     except ValueError as exc:
         raise UsageError(f"{exc} (check --strategy-option)") from None
-    try:
-        data = load_dataset(
-            name=config.dataset,
-            csv=config.data,
-            target=config.target,
-            images=space.needs_images,
-            seed=config.seed,
-            test_fraction=config.test_fraction,
-            val_fraction=config.val_fraction,
-        )
-    except DataError as exc:
-        raise UsageError(str(exc)) from None
+    data = config.data.load(images=space.needs_images, seed=config.seed)
     return Setup(data, space, strategy)
 
 
 def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict[str, Any]:
     data, space, strategy = setup.data, setup.space, setup.strategy
-    evaluator = TrainingEvaluator(space, data, config.train_config(), config.reward)
+    evaluator = TrainingEvaluator(space, data, config.train, config.reward)
     sizes = data.sizes()
     print(
         f"archsearch: {config.strategy} search of the {config.space} space on {data.name} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']}) -> {out}",
         file=log,
     )
+    if data.source:
+        print(f"archsearch: data: {data.source}", file=log)
     with Ledger(out / LEDGER) as ledger:
         already = len(ledger)
         if already:
@@ -186,7 +177,7 @@ def _finish(
             file=log,
         )
         model, metrics = train_final(
-            space, best.arch, data, config.train_config(config.final_epochs), config.seed
+            space, best.arch, data, config.final_train_config(), config.seed
         )
         save_model(out / "best_model.pt", model, space, best.arch, data)
         curve = metrics.pop("curve")

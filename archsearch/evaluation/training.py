@@ -42,6 +42,7 @@ class TrainingEvaluator(Evaluator):
                 (self.data.x_val, self.data.y_val),
                 self.config,
                 seed,
+                norm=self.data.norm,
             )
         except TrainingFailed as exc:
             return Result.failed(str(exc), params=params)
