@@ -14,9 +14,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from archsearch.config import PRESETS, DataSpec, SearchConfig, apply_preset, from_json
+from archsearch.config import (
+    PRESETS,
+    DataSpec,
+    SearchConfig,
+    TrainJob,
+    apply_preset,
+    from_json,
+    load_json,
+)
 from archsearch.errors import UsageError
 from archsearch.evaluation.trainer import TrainConfig
+from archsearch.final import run_training
 from archsearch.run import resume_run, start_run
 
 
@@ -79,7 +88,10 @@ def add_config_flags(group: argparse._ArgumentGroup, cls: type, dest_prefix: str
             kind = float
         flag = FLAG_NAMES.get((cls.__name__, f.name), f.name.replace("_", "-"))
         group.add_argument(
-            f"--{flag}", dest=f"{dest_prefix}{f.name}", type=kind, default=None,
+            f"--{flag}",
+            dest=f"{dest_prefix}{f.name}",
+            type=kind,
+            default=None,
             metavar=f.name.upper(),
             help=HELP.get(f.name, f"default: {default}" if default is not None else None),
         )
@@ -88,7 +100,7 @@ def add_config_flags(group: argparse._ArgumentGroup, cls: type, dest_prefix: str
 def given_flags(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
     """The flags of one config (by destination prefix) that were given on the command line."""
     return {
-        key[len(prefix):]: value
+        key[len(prefix) :]: value
         for key, value in vars(args).items()
         if key.startswith(prefix) and value is not None
     }
@@ -105,20 +117,38 @@ def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config_flags(p.add_argument_group("data"), DataSpec, "data.")
     search = p.add_argument_group("search")
-    search.add_argument("--preset", choices=sorted(PRESETS) or None,
-                        help="a known experiment's settings; other flags override it")
+    search.add_argument(
+        "--preset",
+        choices=sorted(PRESETS) or None,
+        help="a known experiment's settings; other flags override it",
+    )
     search.add_argument("--space", help="search space (mlp, cnn, ...)")
     search.add_argument("--strategy", help="search strategy (reinforce, random, ...)")
-    search.add_argument("--space-option", action="append", type=parse_assignment, default=[],
-                        metavar="KEY=VALUE", help="space option, e.g. layers=8 (repeatable)")
-    search.add_argument("--strategy-option", action="append", type=parse_assignment,
-                        default=[], metavar="KEY=VALUE", help="strategy option, e.g. lr=0.01")
+    search.add_argument(
+        "--space-option",
+        action="append",
+        type=parse_assignment,
+        default=[],
+        metavar="KEY=VALUE",
+        help="space option, e.g. layers=8 (repeatable)",
+    )
+    search.add_argument(
+        "--strategy-option",
+        action="append",
+        type=parse_assignment,
+        default=[],
+        metavar="KEY=VALUE",
+        help="strategy option, e.g. lr=0.01",
+    )
     search.add_argument("--trials", type=int, help="number of child networks to evaluate")
     search.add_argument("--time-limit", type=float, metavar="SECONDS", help="search time budget")
     search.add_argument("--final-epochs", type=int, help="epochs to retrain the best one")
     search.add_argument("--reward", help="val_accuracy (default) or zoph (max of last 5)^3")
-    search.add_argument("--reevaluate", action="store_true",
-                        help="evaluate an architecture again when it is proposed again")
+    search.add_argument(
+        "--reevaluate",
+        action="store_true",
+        help="evaluate an architecture again when it is proposed again",
+    )
     search.add_argument("--seed", type=int, help="seed of the whole run (default 0)")
     add_config_flags(p.add_argument_group("child training"), TrainConfig, "train.")
     run = p.add_argument_group("run")
@@ -157,10 +187,63 @@ def search_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train one architecture (a run's best, a JSON file, or a reference model)",
+        description="Train one architecture on a 90/10 train/val split with early stopping, "
+        "keep the best-validation weights, and test them once. Defaults: the CIFAR recipe "
+        "(SGD Nesterov 0.9, lr 0.1, weight decay 5e-4, batch 128, cosine, 100 epochs).",
+    )
+    what = p.add_argument_group("what to train")
+    what.add_argument("--arch", help="an architecture JSON file (e.g. a run's best_arch.json)")
+    what.add_argument("--run", help="a search run directory: train its best architecture")
+    what.add_argument("--model", help="a reference network: nascnn15")
+    add_config_flags(p.add_argument_group("data"), DataSpec, "data.")
+    add_config_flags(p.add_argument_group("training"), TrainConfig, "train.")
+    p.add_argument(
+        "--patience",
+        type=int,
+        help="stop after this many epochs without a better validation accuracy (default 20)",
+    )
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, help="output directory (default runs/train-<name>)")
+    p.add_argument("--resume", type=Path, metavar="DIR", help="continue a killed training")
+    p.set_defaults(func=train_command)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        given = [
+            f
+            for f in ("arch", "run", "model", "patience", "seed", "out")
+            if getattr(args, f) is not None
+        ]
+        given += sorted(given_flags(args, "data.")) + sorted(given_flags(args, "train."))
+        if given:
+            flags = ", ".join("--" + n.replace("_", "-") for n in given)
+            raise UsageError(f"--resume takes its settings from the run; drop {flags}")
+        job = load_json(TrainJob, args.resume / "config.json")
+        run_training(job, args.resume, resume=True)
+        return 0
+    settings: dict[str, Any] = {
+        f: getattr(args, f)
+        for f in ("arch", "run", "model", "patience", "seed")
+        if getattr(args, f) is not None
+    }
+    job = from_json(TrainJob, settings)
+    job.data = dataclasses.replace(job.data, **given_flags(args, "data."))
+    job.train = dataclasses.replace(job.train, **given_flags(args, "train."))
+    name = job.model or Path(job.run or job.arch or "arch").stem
+    run_training(job, args.out or Path("runs") / f"train-{name}")
+    return 0
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="archsearch", description="Neural architecture search on PyTorch.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_search_parser(subparsers)
+    add_train_parser(subparsers)
     return parser
 
 
@@ -172,8 +255,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"archsearch: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\narchsearch: interrupted; finished trials are saved — continue with "
-              "`archsearch search --resume DIR`", file=sys.stderr)
+        print(
+            "\narchsearch: interrupted; finished trials are saved — continue with "
+            "`archsearch search --resume DIR`",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -155,9 +155,11 @@ def from_json(cls: type, data: Any) -> Any:
         raise UsageError(f"unknown setting(s) {unknown} for {cls.__name__}")
     values = {}
     for name, value in data.items():
-        default = fields[name].default_factory if fields[name].default_factory is not (
-            dataclasses.MISSING
-        ) else None
+        default = (
+            fields[name].default_factory
+            if fields[name].default_factory is not (dataclasses.MISSING)
+            else None
+        )
         nested = default() if default is not None else None
         is_config = dataclasses.is_dataclass(nested)
         values[name] = from_json(type(nested), value) if is_config else value
@@ -178,3 +180,42 @@ def load_json(cls: type, path: Path) -> Any:
         return from_json(cls, data)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc}") from None
+
+
+def cifar_recipe() -> TrainConfig:
+    """The CIFAR recipe of the Zoph & Le paper family: SGD with Nesterov momentum 0.9,
+    lr 0.1, weight decay 5e-4, batch 128, cosine decay, crop + flip augmentation."""
+    return TrainConfig(
+        epochs=100,
+        batch_size=128,
+        optimizer="sgd",
+        lr=0.1,
+        momentum=0.9,
+        weight_decay=5e-4,
+        schedule="cosine",
+    )
+
+
+@dataclass
+class TrainJob:
+    """`archsearch train`: one architecture (an architecture JSON file, a run's best, or a
+    reference model), trained on a 90/10 train/val split with early stopping, tested once."""
+
+    arch: str | None = None
+    run: str | None = None
+    model: str | None = None
+    data: DataSpec = field(default_factory=lambda: DataSpec(val_fraction=0.1))
+    train: TrainConfig = field(default_factory=cifar_recipe)
+    patience: int | None = 20
+    seed: int = 0
+
+    def validate(self) -> None:
+        if sum(s is not None for s in (self.arch, self.run, self.model)) != 1:
+            raise UsageError("give exactly one of --arch JSON, --run DIR or --model NAME")
+        self.data.validate()
+        if self.patience is not None and self.patience < 1:
+            raise UsageError(f"--patience must be at least 1, got {self.patience}")
+        try:
+            self.train.validate()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None

@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,7 @@ from archsearch.data.dataset import Normalization, stratified_subset
 from archsearch.evaluation.augment import AUGMENT, BatchAugment, augments
 
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("cosine", "constant", "onecycle")
+SCHEDULES = ("cosine", "constant", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 ONECYCLE_WARMUP = 0.3  # share of a one-cycle schedule spent rising, unless warmup_epochs says
@@ -49,7 +50,8 @@ class TrainConfig:
     on random crops from `crop_padding`-padded images, horizontal flips (`flip`) and a
     `cutout` square (0 = none). `device` "auto" is CUDA when available; `precision` and
     `channels_last` apply on CUDA only ("auto" precision: bf16 where supported, else fp16
-    with loss scaling); CPU training is always fp32."""
+    with loss scaling); CPU training is always fp32. "plateau" divides the learning rate by 5
+    after `plateau_patience` epochs without a better validation accuracy (no warm-up)."""
 
     epochs: int = 10
     batch_size: int = 64
@@ -58,6 +60,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"
+    plateau_patience: int = 5
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     train_subset: int | None = None
@@ -116,12 +119,20 @@ def train(
     seed: int,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     norm: Normalization | None = None,
+    resume: dict[str, Any] | None = None,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    patience: int | None = None,
 ) -> list[dict[str, float]]:
     """Train `model` in place for `config.epochs`; return the curve, one dict per epoch with
     epoch, train_loss, train_accuracy, lr (reached at the epoch's end), (given a validation
     split) val_loss, val_accuracy, and seconds. Raw uint8 images need their `norm`
     (`Dataset.norm`). `seed` fixes batch order and augmentation; the model's initial weights
-    are the caller's."""
+    are the caller's.
+
+    `on_checkpoint` gets, after every epoch, a state (tensors and plain data: saves with
+    `torch.save`, loads with `weights_only=True`) that `resume` continues from exactly. With
+    `patience` and a validation split, training stops early once validation accuracy has not
+    improved for that many epochs."""
     config.validate()
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if params > config.max_params:
@@ -143,10 +154,27 @@ def train(
     optimizer = _optimizer(model, config)
     steps = math.ceil(len(y) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config, steps))
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=0.2, patience=config.plateau_patience
+    )
     scaler = torch.amp.GradScaler(runner.device.type, enabled=runner.amp == torch.float16)
     check_each_step = runner.device.type == "cpu"  # free there; a GPU would wait for the host
+    parts = {
+        "model": model,
+        "optimizer": optimizer,
+        "scheduler": scheduler,
+        "plateau": plateau,
+        "scaler": scaler,
+    }
     curve: list[dict[str, float]] = []
-    for epoch in range(1, config.epochs + 1):
+    if resume is not None:
+        for name, part in parts.items():
+            part.load_state_dict(resume[name])
+        generator.set_state(resume["generator"])
+        curve = [dict(point) for point in resume["curve"]]
+    for epoch in range(len(curve) + 1, config.epochs + 1):
+        if patience is not None and val_split is not None and _stale(curve) >= patience:
+            break
         start = time.perf_counter()
         model.train()
         total_loss = torch.zeros((), device=runner.device)
@@ -166,7 +194,8 @@ def train(
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            scheduler.step()
+            if config.schedule != "plateau":  # LambdaLR would undo the plateau's reductions
+                scheduler.step()
             total_loss += loss.detach() * len(rows)
             correct += (logits.argmax(1) == yb).sum()
         _check_finite(total_loss, epoch)
@@ -179,11 +208,24 @@ def train(
         if val_split is not None:
             val_loss, val_accuracy = _measure(model, val_split, runner)
             point.update(val_loss=val_loss, val_accuracy=val_accuracy)
+        if config.schedule == "plateau":
+            plateau.step(point.get("val_accuracy", point["train_accuracy"]))
         point["seconds"] = time.perf_counter() - start
         curve.append(point)
         if on_epoch is not None:
             on_epoch(point)
+        if on_checkpoint is not None:
+            state = {name: part.state_dict() for name, part in parts.items()}
+            on_checkpoint({**state, "generator": generator.get_state(), "curve": curve})
     return curve
+
+
+def _stale(curve: list[dict[str, float]]) -> int:
+    """Epochs since the best validation accuracy so far (0 when the last is the best)."""
+    if not curve:
+        return 0
+    accuracies = [point["val_accuracy"] for point in curve]
+    return len(curve) - 1 - accuracies.index(max(accuracies))
 
 
 @torch.no_grad()

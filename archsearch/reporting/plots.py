@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -58,3 +59,36 @@ def plot_entropy(trials: Sequence[Trial], path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def plot_training_curves(curve: Sequence[dict[str, float]], path: Path) -> None:
+    """Loss and accuracy per epoch, train and validation."""
+    epochs = [p["epoch"] for p in curve]
+    fig, (loss, accuracy) = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, metric in ((loss, "loss"), (accuracy, "accuracy")):
+        axis.plot(epochs, [p[f"train_{metric}"] for p in curve], label="train")
+        if all(f"val_{metric}" in p for p in curve):
+            axis.plot(epochs, [p[f"val_{metric}"] for p in curve], label="validation")
+        axis.set(xlabel="epoch", ylabel=metric)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(matrix, class_names: Sequence[str], path: Path) -> None:
+    """The test confusion matrix, rows true classes, columns predictions."""
+    size = max(4.0, 0.5 * len(class_names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ticks = range(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=90)
+    ax.set_yticks(ticks, class_names)
+    if len(class_names) <= 20:
+        for (i, j), count in np.ndenumerate(np.asarray(matrix)):
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title="Test confusion matrix")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,167 @@
+"""`archsearch train`: every artifact, early stopping, and resume after SIGKILL."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from archsearch.cli import main
+from archsearch.final import load_model
+
+ARCH = {
+    "space": "cnn",
+    "space_options": {"layers": 2, "filters": [4, 8]},
+    "values": {
+        "filter_height_1": 3,
+        "filter_width_1": 3,
+        "filters_1": 4,
+        "inputs_1": [],
+        "filter_height_2": 3,
+        "filter_width_2": 1,
+        "filters_2": 8,
+        "inputs_2": [1],
+    },
+}
+
+
+@pytest.fixture
+def images(tmp_path):
+    """A tiny image folder in the real layout: train/ and test/ class folders of PNG and JPEG."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "images"
+    for split, count in (("train", 24), ("test", 6)):
+        for label, shade in (("dark", 40), ("light", 200)):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = np.clip(rng.normal(shade, 30, (16, 16, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.{'png' if i % 2 else 'jpg'}")
+    return root
+
+
+@pytest.fixture
+def arch_file(tmp_path):
+    path = tmp_path / "arch.json"
+    path.write_text(json.dumps(ARCH))
+    return path
+
+
+def args(arch_file, images, out, epochs=3):
+    return [
+        "train",
+        "--arch",
+        str(arch_file),
+        "--data-dir",
+        str(images),
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
+
+
+def test_train_writes_every_artifact(tmp_path, images, arch_file, capsys):
+    out = tmp_path / "out"
+    assert main(args(arch_file, images, out)) == 0
+    for name in [
+        "config.json",
+        "arch.json",
+        "best_model.pt",
+        "checkpoint.pt",
+        "metrics.json",
+        "results.json",
+        "curves.png",
+        "confusion.png",
+    ]:
+        assert (out / name).is_file(), name
+    results = json.loads((out / "results.json").read_text())
+    assert results["epochs_run"] == 3 and 1 <= results["best_epoch"] <= 3
+    assert 0 <= results["test_accuracy"] <= results["test_top5_accuracy"] == 1.0
+    assert np.array(results["confusion_matrix"]).sum() == 12  # the 12 test images
+    assert len(json.loads((out / "metrics.json").read_text())) == 3
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["optimizer"] == "sgd" and config["train"]["lr"] == 0.1
+    assert config["data"]["val_fraction"] == 0.1
+    model, arch, meta = load_model(out / "best_model.pt")
+    assert meta["norm"] is not None and arch.to_json()["values"]["filters_2"] == 8
+    assert model(torch.randn(1, 3, 16, 16)).shape == (1, 2)
+    assert "test top-1" in capsys.readouterr().err
+
+
+def test_early_stopping_stops_after_patience(tmp_path, images, arch_file):
+    out = tmp_path / "out"
+    assert main([*args(arch_file, images, out, epochs=40), "--patience", "2", "--lr", "1e-6"]) == 0
+    curve = json.loads((out / "metrics.json").read_text())
+    accuracies = [p["val_accuracy"] for p in curve]
+    best = accuracies.index(max(accuracies))
+    assert len(curve) == best + 1 + 2 < 40
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--model", "nope"], "unknown model 'nope'"),
+        (["--arch", "missing.json"], "cannot read the architecture"),
+        (["--run", "."], "has no best_arch.json"),
+        (["--model", "nascnn15", "--patience", "0"], "--patience must be at least 1"),
+        ([], "give exactly one of --arch"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, images, extra, message, capsys):
+    code = main(["train", "--data-dir", str(images), "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_corrupt_image_names_the_file(tmp_path, images, arch_file, capsys):
+    (images / "train" / "dark" / "3.png").write_bytes(b"not a png")
+    assert main(args(arch_file, images, tmp_path / "o")) == 2
+    assert "3.png" in capsys.readouterr().err
+
+
+def test_sigkill_mid_training_then_resume_finishes_every_epoch(tmp_path, images, arch_file):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "archsearch.cli"]
+    epochs = 12
+    reference = tmp_path / "reference"
+    subprocess.run(
+        [*command, *args(arch_file, images, reference, epochs)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        [*command, *args(arch_file, images, out, epochs)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(json.loads((out / "metrics.json").read_text()))
+    assert 1 <= done < epochs, "the kill should land mid-training"
+    resumed = subprocess.run(
+        [*command, "train", "--resume", str(out)], env=env, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after epoch" in resumed.stderr
+    curve = json.loads((out / "metrics.json").read_text())
+    expected = json.loads((reference / "metrics.json").read_text())
+    assert [p["epoch"] for p in curve] == list(range(1, epochs + 1))
+    strip = [{k: v for k, v in p.items() if k != "seconds"} for p in curve]
+    assert strip == [{k: v for k, v in p.items() if k != "seconds"} for p in expected]
