@@ -1,6 +1,8 @@
 """The macro CNN space of Zoph & Le (2016).
 
-Each layer chooses filter height, filter width, number of filters, optionally a stride and a
+With `min_layers < layers`, a first decision `depth` chooses how many layers the network
+has (the deeper layers' decisions are inactive); Zoph & Le grew it on a schedule. Each layer
+chooses filter height, filter width, number of filters, optionally a stride and a
 2x2 max-pool, and — at its anchor point — any subset of earlier layers as inputs. The paper's
 rules: inputs are concatenated along channels, smaller maps zero-padded to the largest; a layer
 with no input takes the image; every layer output that no later layer uses goes to the
@@ -10,7 +12,7 @@ bias-free and followed by BatchNorm and ReLU.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space
+from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space, Value
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class ConvLayer:
 
 
 class CNNSpace(Space):
-    """Zoph & Le's macro space with `layers` layers."""
+    """Zoph & Le's macro space with `layers` layers (`min_layers`..`layers` if searched)."""
 
     name = "cnn"
     needs_images = True
@@ -48,9 +50,13 @@ class CNNSpace(Space):
         strides: Sequence[int] = (1,),
         pooling: bool = False,
         skips: bool = True,
+        min_layers: int | None = None,
     ) -> None:
         if layers < 1:
             raise ValueError(f"layers must be at least 1, got {layers}")
+        min_layers = layers if min_layers is None else min_layers
+        if not 1 <= min_layers <= layers:
+            raise ValueError(f"min_layers must lie in 1..layers ({layers}), got {min_layers}")
         for label, sizes in (("heights", heights), ("widths", widths)):
             if not sizes or any(k < 1 or k % 2 == 0 for k in sizes):
                 raise ValueError(f"{label} must be odd positive integers, got {list(sizes)}")
@@ -61,8 +67,10 @@ class CNNSpace(Space):
         self.layers = layers
         self.heights, self.widths = tuple(heights), tuple(widths)
         self.filters, self.strides = tuple(filters), tuple(strides)
-        self.pooling, self.skips = pooling, skips
+        self.pooling, self.skips, self.min_layers = pooling, skips, min_layers
         decisions: list[Decision] = []
+        if min_layers < layers:
+            decisions.append(Categorical("depth", tuple(range(min_layers, layers + 1))))
         for i in range(1, layers + 1):
             decisions.append(Categorical(f"filter_height_{i}", self.heights))
             decisions.append(Categorical(f"filter_width_{i}", self.widths))
@@ -84,7 +92,20 @@ class CNNSpace(Space):
             "strides": list(self.strides),
             "pooling": self.pooling,
             "skips": self.skips,
+            "min_layers": self.min_layers,
         }
+
+    def is_active(self, index: int, chosen: Mapping[str, Value]) -> bool:
+        name = self.decisions[index].name
+        if name == "depth":
+            return True
+        return int(name.rsplit("_", 1)[1]) <= chosen.get("depth", self.layers)
+
+    def _later_depends_on(self, index: int) -> bool:
+        return self.decisions[index].name == "depth"
+
+    def depth(self, arch: Architecture) -> int:
+        return arch.get("depth", self.layers)
 
     def conv_layers(self, arch: Architecture) -> list[ConvLayer]:
         """The decided layers; without skip decisions each layer takes the one before it."""
@@ -97,7 +118,7 @@ class CNNSpace(Space):
                 pool=arch.get(f"pool_{i}", False),
                 inputs=arch[f"inputs_{i}"] if self.skips else ((i - 1,) if i > 1 else ()),
             )
-            for i in range(1, self.layers + 1)
+            for i in range(1, self.depth(arch) + 1)
         ]
 
     def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:

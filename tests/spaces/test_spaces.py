@@ -19,6 +19,7 @@ CASES = [
     (CNNSpace(layers=4), (1, 8, 8), 10),
     (CNNSpace(layers=5, strides=(1, 2), pooling=True, filters=(4, 8)), (3, 16, 16), 7),
     (CNNSpace(layers=3, skips=False), (1, 8, 8), 2),
+    (CNNSpace(layers=5, min_layers=2, filters=(4, 8)), (1, 8, 8), 3),
 ]
 
 
@@ -132,3 +133,17 @@ def test_registry_finds_spaces_and_rejects_unknown_names():
         get_space("nope")
     with pytest.raises(ValueError, match="bad option"):
         get_space("mlp", depth=3)
+
+
+def test_cnn_depth_decision_deactivates_deeper_layers():
+    space = CNNSpace(layers=4, min_layers=2, heights=(3,), widths=(3,), filters=(4,))
+    assert space.decisions[0].name == "depth" and space.decisions[0].choices == (2, 3, 4)
+    depths = set()
+    for seed in range(60):
+        arch = space.sample(random.Random(seed))
+        depths.add(arch["depth"])
+        assert len(space.conv_layers(arch)) == arch["depth"]
+        assert f"filters_{arch['depth'] + 1}" not in arch.as_dict()
+    assert depths == {2, 3, 4}
+    # each depth d has 2**(d(d-1)/2) wirings of skips
+    assert space.size() == 2**1 + 2**3 + 2**6
