@@ -72,6 +72,13 @@ def parse_options(owner: str, cls: type, given: Mapping[str, Any]) -> Any:
 
 
 def _convert(label: str, value: Any, default: Any) -> Any:
+    if default is None and isinstance(value, str):  # an optional number, off by default
+        if value.lower() in ("", "none", "off"):
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{label}={value!r} is not a number") from None
     if not isinstance(value, str) or isinstance(default, str) or default is None:
         return value
     try:

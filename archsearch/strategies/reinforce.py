@@ -1,0 +1,341 @@
+"""REINFORCE with an LSTM controller: the method of Zoph & Le (2016), "Neural Architecture
+Search with Reinforcement Learning", with the logit controls of ENAS (Pham et al. 2018).
+
+The controller is a stacked LSTM stepped once per active decision of the space, in space order
+(inactive decisions are skipped, so variable-depth spaces work). At a `Categorical` decision a
+linear head of that decision gives a softmax over its choices, and the embedding of the chosen
+value is the next input. At an `Inputs` decision (the anchor point of layer k) each candidate
+layer j is an independent Bernoulli edge with
+
+    P(j -> k) = sigmoid(v' tanh(W_prev h_j + W_curr h_k)),
+
+h_j being the hidden state at layer j's anchor; the next input is the mean of W_prev h_j over
+the chosen j, or a learned "no input" embedding when none is chosen.
+
+Training is REINFORCE with an exponential-moving-average baseline b: once `batch_size` results
+are in, the controller re-reads those architectures (teacher forcing, deterministic) and takes
+one Adam step on
+
+    loss = -mean_i [ log pi(arch_i) * (R_i - b) ] - entropy_weight * mean_i H(arch_i).
+
+Because log-probabilities are recomputed from the architectures, `tell` works the same for any
+architecture of the space (also ones this strategy did not just ask), and the state between
+updates is only the pending architectures (as JSON) and their rewards.
+
+Two choices differ from the paper's text, both measured on synthetic rewards (see the tests):
+the LSTM cells and the softmax heads have no bias (as in ENAS's controller), and parameters
+start at PyTorch's defaults (embeddings N(0, 1)) instead of U(-0.08, 0.08). With the paper's
+small initialisation the hidden states at different anchors are nearly equal, so every edge
+gets the same probability and the controller cannot learn which skip connections to make.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archsearch.evaluation.result import Result
+from archsearch.spaces.base import Architecture, Categorical, Inputs, Space, Value
+from archsearch.strategies.base import Strategy
+
+
+@dataclasses.dataclass
+class Options:
+    """Knobs of the controller and of its training. Defaults follow Zoph & Le (2016) where
+    the paper gives a value (2 x 35 LSTM, Adam lr 6e-4, EMA baseline)."""
+
+    lstm_layers: int = 2  # stacked LSTM cells (1 learns skip patterns more reliably: tests)
+    hidden: int = 35  # units per LSTM layer (also the embedding size)
+    lr: float = 6e-4  # Adam learning rate
+    batch_size: int = 5  # architectures per policy-gradient step (the paper's m)
+    baseline_decay: float = 0.95  # EMA decay of the reward baseline, applied once per reward
+    entropy_weight: float = 0.0  # weight of the entropy bonus (ENAS used 1e-4); 0 = off
+    temperature: float | None = None  # divide logits by this (ENAS: 5.0); None = off
+    tanh_constant: float | None = None  # logits -> C * tanh(logits) (ENAS: 2.5); None = off
+    grad_clip: float | None = None  # clip the gradient norm to this; None = off
+    # (start, step, every): the space's "depth" decision is not sampled but set to
+    # start + step * (results told // every), within its choices (Zoph & Le: 6, 2, 1600)
+    depth_schedule: tuple[int, ...] = ()
+
+
+Walk = tuple[dict[str, Value], torch.Tensor, torch.Tensor, dict[str, list[float]]]
+
+
+class Controller(nn.Module):
+    """The LSTM policy over one space's decisions."""
+
+    def __init__(self, space: Space, layers: int, hidden: int) -> None:
+        super().__init__()
+        self.space = space
+        self.hidden = hidden
+        self.start = nn.Parameter(torch.randn(1, hidden))  # first input, like an embedding
+        self.no_input = nn.Parameter(torch.randn(1, hidden))  # input after an empty Inputs
+        self.cells = nn.ModuleList(nn.LSTMCell(hidden, hidden, bias=False) for _ in range(layers))
+        self.heads = nn.ModuleDict()
+        self.embeddings = nn.ModuleDict()
+        self.anchor_layer: dict[int, int] = {}  # index of an Inputs decision -> its layer
+        for index, decision in enumerate(space.decisions):
+            if isinstance(decision, Categorical):
+                self.heads[f"d{index}"] = nn.Linear(hidden, len(decision.choices), bias=False)
+                self.embeddings[f"d{index}"] = nn.Embedding(len(decision.choices), hidden)
+            else:
+                self.anchor_layer[index] = len(self.anchor_layer) + 1
+        self.w_prev = nn.Linear(hidden, hidden, bias=False)
+        self.w_curr = nn.Linear(hidden, hidden, bias=False)
+        self.v = nn.Linear(hidden, 1, bias=False)
+
+    def walk(
+        self,
+        given: Mapping[str, Value] | None = None,
+        generator: torch.Generator | None = None,
+        forced: Mapping[str, Value] | None = None,
+        greedy: bool = False,
+        temperature: float | None = None,
+        tanh_constant: float | None = None,
+    ) -> Walk:
+        """Step through the active decisions. Each value comes from `given` (teacher forcing),
+        else is the most probable one (`greedy`), else is drawn with `generator`; decisions in
+        `forced` take that value and add nothing to the log-probability. Returns the
+        values, their total log-probability, the summed entropy of the distributions stepped
+        through, and each decision's distribution (choice probabilities, or P(edge) per
+        candidate)."""
+        zeros = torch.zeros(1, self.hidden)
+        state = [(zeros, zeros) for _ in self.cells]
+        x = self.start
+        chosen: dict[str, Value] = {}
+        anchors: dict[int, torch.Tensor] = {}  # layer -> W_prev h at its anchor point
+        log_prob, entropy = torch.zeros(()), torch.zeros(())
+        dists: dict[str, list[float]] = {}
+
+        def shape(logits: torch.Tensor) -> torch.Tensor:
+            if temperature is not None:
+                logits = logits / temperature
+            if tanh_constant is not None:
+                logits = tanh_constant * torch.tanh(logits)
+            return logits
+
+        for index, decision in enumerate(self.space.decisions):
+            if not self.space.is_active(index, chosen):
+                continue
+            for i, cell in enumerate(self.cells):
+                state[i] = cell(x, state[i])
+                x = state[i][0]
+            h = x
+            if forced is not None and decision.name in forced:
+                assert isinstance(decision, Categorical), "only Categoricals can be forced"
+                choice = _index_of(decision, forced)
+                chosen[decision.name] = decision.choices[choice]
+                x = self.embeddings[f"d{index}"].weight[choice].unsqueeze(0)
+                continue
+            if isinstance(decision, Categorical):
+                logp = F.log_softmax(shape(self.heads[f"d{index}"](h))[0], dim=-1)
+                if given is not None:
+                    choice = _index_of(decision, given)
+                elif greedy:
+                    choice = int(logp.argmax())
+                else:
+                    choice = int(torch.multinomial(logp.exp(), 1, generator=generator))
+                log_prob = log_prob + logp[choice]
+                entropy = entropy - (logp.exp() * logp).sum()
+                dists[decision.name] = logp.exp().tolist()
+                chosen[decision.name] = decision.choices[choice]
+                x = self.embeddings[f"d{index}"].weight[choice].unsqueeze(0)
+                continue
+            missing = [j for j in decision.candidates if j not in anchors]
+            if missing:
+                raise ValueError(f"{decision.name}: no anchor for earlier layer(s) {missing}")
+            x, value = self.no_input, ()
+            if decision.candidates:
+                keys = torch.cat([anchors[j] for j in decision.candidates])
+                logits = shape(self.v(torch.tanh(keys + self.w_curr(h)))[:, 0])
+                p = torch.sigmoid(logits)
+                if given is not None:
+                    on = _edges_of(decision, given)
+                elif greedy:
+                    on = p > 0.5
+                else:
+                    on = torch.rand(len(p), generator=generator) < p
+                log_on, log_off = F.logsigmoid(logits), F.logsigmoid(-logits)
+                log_prob = log_prob + torch.where(on, log_on, log_off).sum()
+                entropy = entropy - (p * log_on + (1 - p) * log_off).sum()
+                dists[decision.name] = p.tolist()
+                value = tuple(j for j, bit in zip(decision.candidates, on.tolist()) if bit)
+                if on.any():
+                    x = keys[on].mean(dim=0, keepdim=True)
+            chosen[decision.name] = value
+            anchors[self.anchor_layer[index]] = self.w_prev(h)
+        return chosen, log_prob, entropy, dists
+
+
+class Reinforce(Strategy):
+    """Zoph & Le's REINFORCE controller (strategy name "reinforce")."""
+
+    name = "reinforce"
+    Options = Options
+
+    def __init__(self, space: Space, seed: int = 0, **options: Any) -> None:
+        super().__init__(space, seed, **options)
+        o = self.options
+        if isinstance(o.depth_schedule, str):
+            o.depth_schedule = tuple(int(v) for v in o.depth_schedule.split(",") if v)
+        o.depth_schedule = tuple(int(v) for v in o.depth_schedule)
+        if o.depth_schedule:
+            names = [d.name for d in space.decisions]
+            if len(o.depth_schedule) != 3 or o.depth_schedule[2] < 1:
+                raise ValueError("reinforce option depth_schedule is START,STEP,EVERY")
+            if "depth" not in names:
+                raise ValueError(
+                    f"reinforce option depth_schedule needs a space with a depth decision "
+                    f"(for cnn: --space-option min_layers=N); {space.name!r} has none"
+                )
+        if o.batch_size < 1:
+            raise ValueError(f"reinforce option batch_size must be >= 1, got {o.batch_size}")
+        if not 0.0 <= o.baseline_decay < 1.0:
+            raise ValueError(
+                f"reinforce option baseline_decay must be in [0, 1): {o.baseline_decay}"
+            )
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG untouched
+            torch.manual_seed(seed)
+            self.controller = Controller(space, o.lstm_layers, o.hidden)
+        self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=o.lr)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.baseline: float | None = None
+        self.pending: list[tuple[Architecture, float]] = []
+        self.updates = 0
+        self.told = 0
+        self.last_entropy: float | None = None
+
+    # -- the ask/tell interface ----------------------------------------------------------------
+    def ask(self) -> Architecture:
+        with torch.no_grad():
+            values, _, entropy, dists = self._walk(
+                generator=self.generator, forced=self.scheduled_depth()
+            )
+        self.last_entropy = float(entropy) / max(len(dists), 1)
+        return Architecture(self.space.name, tuple(values.items()))
+
+    def tell(self, arch: Architecture, result: Result) -> None:
+        """Queue (arch, reward); every `batch_size` results, take one policy-gradient step."""
+        self.space.validate(arch)
+        self.told += 1
+        self.pending.append((arch, float(result.reward)))
+        if len(self.pending) >= self.options.batch_size:
+            self._update()
+
+    def _update(self) -> None:
+        """One REINFORCE step on the pending batch, then fold its rewards into the baseline
+        (the first batch's mean reward starts it)."""
+        archs, rewards = zip(*self.pending)
+        self.pending = []
+        baseline = sum(rewards) / len(rewards) if self.baseline is None else self.baseline
+        self.optimizer.zero_grad()
+        loss = torch.zeros(())
+        for arch, reward in zip(archs, rewards):
+            _, log_prob, entropy, _ = self._walk(given=arch.as_dict())
+            loss = loss - log_prob * (reward - baseline) - self.options.entropy_weight * entropy
+        (loss / len(archs)).backward()
+        if self.options.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.controller.parameters(), self.options.grad_clip)
+        self.optimizer.step()
+        decay = self.options.baseline_decay
+        for reward in rewards:
+            baseline = decay * baseline + (1 - decay) * reward
+        self.baseline = baseline
+        self.updates += 1
+
+    def scheduled_depth(self) -> dict[str, int] | None:
+        """{"depth": d} of the depth schedule now, or None without a schedule."""
+        if not self.options.depth_schedule:
+            return None
+        start, step, every = self.options.depth_schedule
+        choices = next(d for d in self.space.decisions if d.name == "depth").choices
+        depth = start + step * (self.told // every)
+        return {"depth": min(max(depth, min(choices)), max(choices))}
+
+    # -- what the policy thinks ----------------------------------------------------------------
+    def log_prob(self, arch: Architecture) -> float:
+        """log pi(arch) under the current controller."""
+        with torch.no_grad():
+            return float(self._walk(given=arch.as_dict())[1])
+
+    def probabilities(self, arch: Architecture) -> dict[str, list[float]]:
+        """The controller's distribution at each active decision along `arch`: probabilities
+        of a Categorical's choices, P(edge) of each candidate of an Inputs."""
+        with torch.no_grad():
+            return self._walk(given=arch.as_dict())[3]
+
+    def sample_greedy(self) -> Architecture:
+        """The most probable choice at every step (edges where P > 0.5); uses no randomness."""
+        with torch.no_grad():
+            values = self._walk(greedy=True, forced=self.scheduled_depth())[0]
+        return Architecture(self.space.name, tuple(values.items()))
+
+    def _walk(self, **kwargs: Any) -> Walk:
+        """The controller's walk with this strategy's logit options; under a depth schedule
+        the depth of a given architecture is forced too (it was never the policy's choice)."""
+        o = self.options
+        if o.depth_schedule and kwargs.get("given") is not None:
+            kwargs["forced"] = {"depth": kwargs["given"]["depth"]}
+        return self.controller.walk(
+            temperature=o.temperature, tanh_constant=o.tanh_constant, **kwargs
+        )
+
+    def stats(self) -> dict[str, float]:
+        """Mean per-decision entropy (nats) of the policy along the last sample, and the
+        baseline; each is left out until it exists."""
+        out = {}
+        if self.last_entropy is not None:
+            out["entropy"] = self.last_entropy
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+        return out
+
+    # -- resume ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "controller": self.controller.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "baseline": self.baseline,
+            "pending": [[arch.to_json(), reward] for arch, reward in self.pending],
+            "updates": self.updates,
+            "told": self.told,
+            "last_entropy": self.last_entropy,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.controller.load_state_dict(state["controller"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.baseline = state["baseline"]
+        self.pending = [(self.space.from_json(a), float(r)) for a, r in state["pending"]]
+        self.updates = state["updates"]
+        self.told = state["told"]
+        self.last_entropy = state["last_entropy"]
+
+
+def _index_of(decision: Categorical, given: Mapping[str, Value]) -> int:
+    if decision.name not in given:
+        raise ValueError(f"decision {decision.name!r} is missing")
+    value = given[decision.name]
+    if value not in decision.choices:
+        raise ValueError(f"{decision.name}={value!r} is not in {decision.choices}")
+    return decision.choices.index(value)
+
+
+def _edges_of(decision: Inputs, given: Mapping[str, Value]) -> torch.Tensor:
+    if decision.name not in given:
+        raise ValueError(f"decision {decision.name!r} is missing")
+    value = set(given[decision.name])
+    if not value <= set(decision.candidates):
+        raise ValueError(
+            f"{decision.name}={sorted(value)} is not a subset of {decision.candidates}"
+        )
+    return torch.tensor([j in value for j in decision.candidates])
