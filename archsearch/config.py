@@ -124,7 +124,46 @@ class SearchConfig:
 
 #: Configurations of known experiments; explicit flags override them. Values are partial
 #: `SearchConfig` JSON (nested dicts merge).
-PRESETS: dict[str, dict[str, Any]] = {}
+PRESETS: dict[str, dict[str, Any]] = {
+    # Zoph & Le (2016), CIFAR-10: 12,800 children of up to 20 layers (6 at first, +2 every
+    # 1,600 samples), each trained 50 epochs with Nesterov SGD on 45,000 images and rewarded
+    # with the cubed best validation accuracy of its last 5 epochs (5,000 images); the
+    # controller (2x35 LSTM, Adam 6e-4) learns from batches of 8. For a GPU cluster.
+    "zoph2016": {
+        "data": {"val_fraction": 0.1},
+        "space": "cnn",
+        "space_options": {"layers": 20, "min_layers": 6, "filters": [24, 36, 48, 64]},
+        "strategy": "reinforce",
+        "strategy_options": {"batch_size": 8, "lr": 6e-4, "depth_schedule": [6, 2, 1600]},
+        "reward": "zoph",
+        "trials": 12800,
+        "final_epochs": 300,
+        "train": {
+            "epochs": 50, "batch_size": 128, "optimizer": "sgd", "lr": 0.1,
+            "momentum": 0.9, "weight_decay": 1e-4, "schedule": "cosine",
+        },
+    },
+    # The same search scaled down to about an hour on 2 CPU cores: CIFAR-10 subsets (6,000
+    # training + validation images, 2,000 test), narrower children of 3 to 6 layers with
+    # optional strides, 2 epochs each on 2,000 images, 40 children.
+    "cifar-cpu": {
+        "data": {"train_subset": 6000, "test_subset": 2000, "val_fraction": 0.2},
+        "space": "cnn",
+        "space_options": {
+            "layers": 6, "min_layers": 3, "heights": [1, 3, 5], "widths": [1, 3, 5],
+            "filters": [8, 16, 24, 32], "strides": [1, 2],
+        },
+        "strategy": "reinforce",
+        "strategy_options": {"batch_size": 4, "depth_schedule": [3, 1, 10]},
+        "reward": "val_accuracy",
+        "trials": 40,
+        "final_epochs": 15,
+        "train": {
+            "epochs": 2, "batch_size": 64, "optimizer": "adam", "lr": 3e-3,
+            "schedule": "onecycle", "train_subset": 2000,
+        },
+    },
+}
 
 
 def apply_preset(name: str, base: dict[str, Any]) -> dict[str, Any]:
