@@ -124,13 +124,8 @@ def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | N
         )
     space, arch = resolve_architecture(job)
     data = job.data.load(images=space.needs_images, seed=job.seed)
-    print(
-        f"archsearch: training {job.model or arch.hash} ({space.name} space) on {data.name}: "
-        f"train {len(data.y_train)}, val {len(data.y_val)}, test {len(data.y_test)}",
-        file=log,
-    )
-    if data.source:
-        print(f"archsearch: data: {data.source}", file=log)
+    name = job.model or arch.hash
+    print(f"archsearch: training {name} ({space.name} space) on {data.describe()}", file=log)
     out.mkdir(parents=True, exist_ok=True)
     save_json(job, out / "config.json")
     (out / "arch.json").write_text(

@@ -103,14 +103,11 @@ def _setup(config: SearchConfig) -> Setup:
 def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict[str, Any]:
     data, space, strategy = setup.data, setup.space, setup.strategy
     evaluator = TrainingEvaluator(space, data, config.train, config.reward)
-    sizes = data.sizes()
     print(
-        f"archsearch: {config.strategy} search of the {config.space} space on {data.name} "
-        f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']}) -> {out}",
+        f"archsearch: {config.strategy} search of the {config.space} space on "
+        f"{data.describe()} -> {out}",
         file=log,
     )
-    if data.source:
-        print(f"archsearch: data: {data.source}", file=log)
     with Ledger(out / LEDGER) as ledger:
         already = len(ledger)
         if already:
@@ -140,7 +137,7 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         "failed": sum(not t.result.ok for t in trials),
         "stopped": stopped,
         "search_seconds": search_seconds,
-        "data": sizes,
+        "data": data.sizes(),
         "best": None,
     }
     if best is not None:

@@ -88,6 +88,11 @@ class Dataset:
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
+    def describe(self) -> str:
+        """One line for logs: name, split sizes and where the data came from."""
+        sizes = ", ".join(f"{split} {count}" for split, count in self.sizes().items())
+        return f"{self.name} ({sizes})" + (f"; {self.source}" if self.source else "")
+
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """`x` as the float network input: normalised if it holds raw images, else as is."""
         return self.norm.apply(x) if self.norm is not None else x
