@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from archsearch import benchmark
 from archsearch.config import (
     PRESETS,
     DataSpec,
@@ -244,6 +245,7 @@ def build_parser() -> Parser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_search_parser(subparsers)
     add_train_parser(subparsers)
+    benchmark.add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,99 @@
+"""The benchmark runner: through the real search loop on a tabular benchmark, to JSON, Markdown
+and PNG reports whose numbers agree with each other and with the searches."""
+
+import argparse
+import csv
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from archsearch.benchmark import add_parser, best_so_far, run_one
+from archsearch.errors import UsageError
+from archsearch.evaluation.tabular import TabularEvaluator
+from archsearch.spaces.cell import OPS, NB201Space
+
+
+def accuracy(ops):
+    """A synthetic, deterministic table: 3x3 convolutions help, `none` hurts."""
+    return (
+        80 + 2 * ops.count("nor_conv_3x3") - 3 * ops.count("none") + 0.01 * (len("".join(ops)) % 7)
+    )
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("table") / "nb201.csv"
+    columns = ["CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs"]
+    columns += ["ImageNetTestAccuracy200Epochs", "ArchitectureString", "UniqueString"]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for ops in itertools.product(OPS, repeat=6):
+            a, b, c, d, e, f = ops
+            text = f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
+            writer.writerow([accuracy(ops), accuracy(ops) - 20, accuracy(ops) - 40, text, text])
+    return path
+
+
+def run(*argv):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["benchmark", *argv])
+    return args.func(args)
+
+
+def test_reports_are_written_and_consistent(table, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = run("--table", str(table), "--strategies", "random,evolution", "--budget", "12",
+               "--seeds", "3", "--out", str(out), "--set", "evolution.population=6",
+               "--set", "evolution.sample=3")  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "nb201_cifar10.json").read_text())
+    optimum = summary["optimum"]
+    assert optimum == pytest.approx(max(accuracy(ops) for ops in itertools.product(OPS, repeat=6)))
+    evaluator = TabularEvaluator(table)
+    for name in ("random", "evolution"):
+        s = summary["strategies"][name]
+        mean = np.array(s["best_mean"])
+        assert s["seeds"] == 3 and len(mean) == 12
+        assert (np.diff(mean) >= 0).all() and (mean <= optimum + 1e-9).all()
+        assert np.allclose(np.array(s["regret_mean"]), optimum - mean)
+        assert (np.array(s["best_std"]) >= 0).all()
+        options = {"population": "6", "sample": "3"} if name == "evolution" else {}
+        again = [run_one(name, NB201Space(), evaluator, 12, seed, options) for seed in range(3)]
+        assert np.allclose(100 * np.mean(again, axis=0), mean)  # the same searches, re-run
+    markdown = (out / "nb201_cifar10.md").read_text()
+    assert "| random |" in markdown and "| evolution |" in markdown and "@12" in markdown
+    assert f"{summary['strategies']['random']['best_mean'][-1]:.2f}" in markdown
+    assert (out / "nb201_cifar10.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| evolution |" in capsys.readouterr().out
+
+
+def test_best_so_far_is_a_running_maximum_padded_to_the_budget():
+    assert best_so_far([0.2, 0.1, 0.5, 0.3], 6) == [0.2, 0.2, 0.5, 0.5, 0.5, 0.5]
+    assert best_so_far([0.2, 0.9, 0.5], 2) == [0.2, 0.9]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--strategies", "random,annealing"], "annealing"),
+        (["--budget", "0"], "--budget"),
+        (["--space", "mlp"], "nb201"),
+        (["--set", "random"], "STRATEGY.KEY=VALUE"),
+        (["--set", "evolution.population=4"], "not among"),
+        (["--strategies", "evolution", "--set", "evolution.size=4"], "size"),
+        (["--dataset", "mnist"], "mnist"),
+    ],
+)
+def test_bad_input_is_a_one_line_usage_error(table, tmp_path, argv, message):
+    with pytest.raises(UsageError) as info:
+        run("--table", str(table), "--strategies", "random", "--out", str(tmp_path), *argv)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_table_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no such file"):
+        run("--table", str(tmp_path / "none.csv"), "--out", str(tmp_path))
