@@ -46,12 +46,15 @@ from archsearch.strategies.base import Strategy
 
 @dataclasses.dataclass
 class Options:
-    """Knobs of the controller and of its training. Defaults follow Zoph & Le (2016) where
-    the paper gives a value (2 x 35 LSTM, Adam lr 6e-4, EMA baseline)."""
+    """Knobs of the controller and of its training. Defaults follow Zoph & Le (2016) (2 x 35
+    LSTM, EMA baseline) except the learning rate: the paper's Adam 6e-4 (kept by the
+    `zoph2016` preset) was tuned for 12,800 samples and barely moves the policy in the tens
+    to hundreds of trials of a laptop search; 1e-2 beats random search on NAS-Bench-201 at
+    100 and 200 queries on all three datasets, 6e-4 does not (benchmarks/nb201.py)."""
 
     lstm_layers: int = 2  # stacked LSTM cells (1 learns skip patterns more reliably: tests)
     hidden: int = 35  # units per LSTM layer (also the embedding size)
-    lr: float = 6e-4  # Adam learning rate
+    lr: float = 1e-2  # Adam learning rate (the paper: 6e-4 for 12,800 samples)
     batch_size: int = 5  # architectures per policy-gradient step (the paper's m)
     baseline_decay: float = 0.95  # EMA decay of the reward baseline, applied once per reward
     entropy_weight: float = 0.0  # weight of the entropy bonus (ENAS used 1e-4); 0 = off
