@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from archsearch.config import SearchConfig
+from archsearch.config import DataSpec, SearchConfig
+from archsearch.evaluation.trainer import TrainConfig
 from archsearch.run import start_run
 
 #: (space, epochs per child, final epochs): the search gets the rest of the time budget.
@@ -30,17 +31,31 @@ def main() -> None:
     rows = []
     for space, epochs, final_epochs in RUNS:
         config = SearchConfig(
-            dataset="digits", space=space, strategy="reinforce", trials=None,
-            time_limit=args.minutes * 60 * 0.75, epochs=epochs, final_epochs=final_epochs,
+            data=DataSpec(dataset="digits"),
+            space=space,
+            strategy="reinforce",
+            trials=None,
+            time_limit=args.minutes * 60 * 0.75,
+            final_epochs=final_epochs,
             seed=args.seed,
+            train=TrainConfig(epochs=epochs),
         )
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             summary = start_run(config, Path(tmp) / "run")
             wall = time.perf_counter() - start
         best = summary["best"]
-        rows.append((space, summary["trials"], wall, best["val_accuracy"], best["test_accuracy"],
-                     summary["sklearn_mlp_test_accuracy"], best["params"]))
+        rows.append(
+            (
+                space,
+                summary["trials"],
+                wall,
+                best["val_accuracy"],
+                best["test_accuracy"],
+                summary["sklearn_mlp_test_accuracy"],
+                best["params"],
+            )
+        )
         print(json.dumps({"space": space, "wall_seconds": round(wall, 1), **summary}, default=str))
     print("\nspace  trials  wall(s)  best val  test acc  sklearn MLP  params")
     for space, trials, wall, val, test, sk, params in rows:
