@@ -205,3 +205,30 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
     assert f"resuming after {done_at_kill} finished trials" in resumed.stderr.read().decode()
     assert _ledger(killed) == _ledger(reference)
+
+
+def test_the_nb201_cell_space_searches_real_images(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, err = run_cli(
+        [
+            "search",
+            "--dataset",
+            "digits",
+            "--space",
+            "nb201",
+            "--strategy",
+            "evolution",
+            "--trials",
+            "2",
+            "--out",
+            out,
+            "--epochs",
+            "1",
+            "--final-epochs",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failed"] == 0 and summary["best"]["test_accuracy"] is not None

@@ -36,6 +36,7 @@ class NB201Space(Space):
     """NAS-Bench-201's six-edge, five-operation cell inside its fixed skeleton."""
 
     name = "nb201"
+    needs_images = True
 
     def __init__(
         self, ops: Sequence[str] = OPS, channels: int = 16, cells_per_stage: int = 5
