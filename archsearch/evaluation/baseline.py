@@ -18,7 +18,7 @@ MAX_ROWS = 10_000
 def sklearn_mlp_accuracy(data: Dataset, seed: int = 0) -> float:
     """Test accuracy of `MLPClassifier(random_state=seed)` with default settings, fitted on
     the same train+validation rows the final network is trained on."""
-    x = np.concatenate([_flat(data.x_train, data), _flat(data.x_val, data)])
+    x = np.concatenate([_flat(data, data.x_train), _flat(data, data.x_val)])
     y = np.concatenate([data.y_train.numpy(), data.y_val.numpy()])
     if len(y) > MAX_ROWS:
         rows = np.random.default_rng(seed).choice(len(y), MAX_ROWS, replace=False)
@@ -26,11 +26,10 @@ def sklearn_mlp_accuracy(data: Dataset, seed: int = 0) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = MLPClassifier(random_state=seed).fit(x, y)
-    return float(model.score(_flat(data.x_test, data), data.y_test.numpy()))
+    return float(model.score(_flat(data, data.x_test), data.y_test.numpy()))
 
 
-def _flat(x: torch.Tensor, data: Dataset) -> np.ndarray:
+def _flat(data: Dataset, x: torch.Tensor) -> np.ndarray:
     """Rows of features as the networks see them: raw images normalised per channel."""
-    if data.norm is not None:
-        x = data.norm.apply(x)
+    x = data.prepare(x)
     return x.reshape(len(x), -1).float().numpy()
