@@ -140,7 +140,7 @@ class Space(ABC):
             if not self.is_active(index, chosen):
                 continue
             value = _normalise(decision, values.get(decision.name))
-            chosen[decision.name] = value if decision.valid(value) else _sample(decision, rng)
+            chosen[decision.name] = value if decision.valid(value) else sample_value(decision, rng)
         return Architecture(self.name, tuple(chosen.items()))
 
     def sample(self, rng: random.Random) -> Architecture:
@@ -183,13 +183,13 @@ class Space(ABC):
 
     def mutate(self, arch: Architecture, rng: random.Random) -> Architecture:
         """Change one active decision to a different value (dependent decisions are repaired)."""
-        active = [(d, v) for _, d, v in self.active_decisions(arch) if _size(d) > 1]
+        active = [(d, v) for _, d, v in self.active_decisions(arch) if value_count(d) > 1]
         if not active:
             return arch
         decision, old = rng.choice(active)
         new = old
         while new == old:
-            new = _sample(decision, rng)
+            new = sample_value(decision, rng)
         values = arch.as_dict()
         values[decision.name] = new
         return self.complete(values, rng)
@@ -243,7 +243,7 @@ class Space(ABC):
             return self._count(index + 1, chosen)
         decision = self.decisions[index]
         if not self._later_depends_on(index):
-            return _size(decision) * self._count(index + 1, chosen)
+            return value_count(decision) * self._count(index + 1, chosen)
         total = 0
         for value in _all_values(decision):
             total += self._count(index + 1, {**chosen, decision.name: value})
@@ -275,13 +275,15 @@ def _normalise(decision: Decision, value: Value) -> Value:
     return value
 
 
-def _sample(decision: Decision, rng: random.Random) -> Value:
+def sample_value(decision: Decision, rng: random.Random) -> Value:
+    """A uniform value of one decision (each candidate edge on with probability 1/2)."""
     if isinstance(decision, Categorical):
         return rng.choice(decision.choices)
     return tuple(c for c in decision.candidates if rng.random() < 0.5)
 
 
-def _size(decision: Decision) -> int:
+def value_count(decision: Decision) -> int:
+    """How many values one decision has."""
     if isinstance(decision, Categorical):
         return len(decision.choices)
     return 2 ** len(decision.candidates)

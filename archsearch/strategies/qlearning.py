@@ -37,8 +37,8 @@ from archsearch.spaces.base import (
     Inputs,
     Space,
     Value,
-    _sample,
-    _size,
+    sample_value,
+    value_count,
 )
 from archsearch.strategies.base import Options, Strategy
 
@@ -105,7 +105,7 @@ class QLearning(Strategy):
                 continue
             state = _key(list(chosen.values()))
             if self.rng.random() < epsilon:
-                chosen[decision.name] = _sample(decision, self.rng)
+                chosen[decision.name] = sample_value(decision, self.rng)
             else:
                 chosen[decision.name] = self._greedy(decision, state)
         return self.space.complete(chosen, self.rng)
@@ -144,15 +144,15 @@ class QLearning(Strategy):
     def _greedy(self, decision: Decision, state: str) -> Value:
         """An action of highest Q in `state`, ties broken at random."""
         values = self.q.get(state, {})
-        best = self._max_q(state, _size(decision))
+        best = self._max_q(state, value_count(decision))
         ties = [action for action, q in values.items() if q == best]
-        untried = _size(decision) - len(values) if best == self.options.q_init else 0
+        untried = value_count(decision) - len(values) if best == self.options.q_init else 0
         pick = self.rng.randrange(len(ties) + untried)
         if pick < len(ties):
             value = json.loads(ties[pick])
             return tuple(value) if isinstance(decision, Inputs) else value
         while True:  # uniform over the untried actions, without enumerating them
-            value = _sample(decision, self.rng)
+            value = sample_value(decision, self.rng)
             if _key(value) not in values:
                 return value
 
@@ -160,7 +160,7 @@ class QLearning(Strategy):
         steps: list[Step] = []
         prefix: list[Value] = []
         for _, decision, value in self.space.active_decisions(arch):
-            steps.append((_key(prefix), _key(value), _size(decision)))
+            steps.append((_key(prefix), _key(value), value_count(decision)))
             prefix.append(value)
         return steps
 
