@@ -182,6 +182,7 @@ def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | N
         epochs_run=len(curve),
         val_accuracy=best,
         params=sum(p.numel() for p in model.parameters()),
+        images={"train": len(data.y_train), "val": len(data.y_val), "test": len(data.y_test)},
         confusion_matrix=matrix.tolist(),
         class_names=data.class_names,
     )

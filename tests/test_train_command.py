@@ -89,6 +89,7 @@ def test_train_writes_every_artifact(tmp_path, images, arch_file, capsys):
     assert results["epochs_run"] == 3 and 1 <= results["best_epoch"] <= 3
     assert 0 <= results["test_accuracy"] <= results["test_top5_accuracy"] == 1.0
     assert np.array(results["confusion_matrix"]).sum() == 12  # the 12 test images
+    assert results["images"] == {"train": 43, "val": 5, "test": 12}  # 48 split 90/10
     assert len(json.loads((out / "metrics.json").read_text())) == 3
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["optimizer"] == "sgd" and config["train"]["lr"] == 0.1
