@@ -28,16 +28,22 @@ from archsearch.spaces import Architecture, Space, get_space
 
 
 def train_final(
-    space: Space, arch: Architecture, data: Dataset, config: TrainConfig, seed: int
+    space: Space,
+    arch: Architecture,
+    data: Dataset,
+    config: TrainConfig,
+    seed: int,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train `arch` on train+validation for `config.epochs` (the search is over, so validation
-    data is training data now), then measure it once on the test split."""
+    data is training data now), then measure it once on the test split. `on_epoch` gets each
+    epoch's point of the training curve."""
     start = time.perf_counter()
     torch.manual_seed(seed)
     model = space.build(arch, data.input_shape, data.num_classes)
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
-    curve = train(model, (x, y), None, config, seed, norm=data.norm)
+    curve = train(model, (x, y), None, config, seed, on_epoch, data.norm)
     metrics = test_metrics(model, data, config)
     metrics.update(
         params=sum(p.numel() for p in model.parameters()),

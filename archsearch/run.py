@@ -173,8 +173,18 @@ def _finish(
             "epochs on train+val",
             file=log,
         )
+
+        def show(point: dict[str, float]) -> None:
+            print(
+                f"final epoch {point['epoch']}/{config.final_epochs}  loss "
+                f"{point['train_loss']:.4f}  train {point['train_accuracy']:.4f}  "
+                f"{point['seconds']:.1f}s",
+                file=log,
+                flush=True,
+            )
+
         model, metrics = train_final(
-            space, best.arch, data, config.final_train_config(), config.seed
+            space, best.arch, data, config.final_train_config(), config.seed, show
         )
         save_model(out / "best_model.pt", model, space, best.arch, data)
         curve = metrics.pop("curve")

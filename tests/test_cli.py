@@ -46,6 +46,7 @@ def test_search_writes_every_artifact(tmp_path, capsys):
         capsys,
     )
     assert code == 0, err
+    assert "trial 3/3" in err and "final epoch 2/2" in err  # progress of both phases
     for name in [
         "config.json",
         "ledger.sqlite",
