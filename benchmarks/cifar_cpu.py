@@ -3,7 +3,7 @@
 Prints (never asserts) the wall time of the whole run (data loading, search, final training)
 and the test accuracy of the retrained best child.
 
-    python benchmarks/cifar_cpu.py [--data-dir ../shared/data/cifar10-jpg] [--trials N]
+    python benchmarks/cifar_cpu.py [--data-dir ../shared/data/cifar10-jpg] [--trials N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--trials", type=int, help="override the preset's number of children")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="keep the run here (default: a temporary dir)")
     args = parser.parse_args()
     overrides: dict = {"data": {"data_dir": str(args.data_dir)}, "seed": args.seed}
     if args.trials:
@@ -32,7 +33,7 @@ def main() -> None:
     config = from_json(SearchConfig, apply_preset("cifar-cpu", overrides))
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        summary = start_run(config, Path(tmp) / "run")
+        summary = start_run(config, args.out or Path(tmp) / "run")
         wall = time.perf_counter() - start
     best = summary["best"]
     print(json.dumps(summary, indent=2, default=str))

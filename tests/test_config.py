@@ -32,7 +32,7 @@ def test_flags_override_a_preset_and_nested_settings_merge():
     settings = apply_preset("cifar-cpu", {"trials": 3, "train": {"epochs": 1}})
     config = from_json(SearchConfig, settings)
     assert config.trials == 3 and config.train.epochs == 1
-    assert config.train.train_subset == 2000  # kept from the preset
+    assert config.train.train_subset == 4000  # kept from the preset
 
 
 def test_unknown_preset_and_settings_are_usage_errors():
