@@ -71,6 +71,8 @@ HELP = {
     "target": "target column of the CSV: a name, or a 0-based index without header",
     "data_dir": "image data: CIFAR batches, MNIST idx files or class folders",
     "train_subset": "use this many training rows (seeded, stratified)",
+    "download": "cifar10, cifar100, mnist or fashion-mnist: fetch it into --data-dir with "
+    "torchvision (if installed) when that folder holds no dataset",
     "epochs": "epochs of training",
     "optimizer": "adam or sgd (Nesterov)",
     "max_params": "larger networks fail without training",

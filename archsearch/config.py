@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archsearch.data import BUNDLED, Dataset, load_dataset
+from archsearch.data import BUNDLED, DOWNLOADS, Dataset, load_dataset
 from archsearch.errors import UsageError
 from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import TrainConfig
@@ -33,6 +33,7 @@ class DataSpec:
     test_subset: int | None = None
     test_fraction: float = 0.2
     val_fraction: float = 0.2
+    download: str | None = None
 
     def validate(self) -> None:
         sources = [s for s in (self.dataset, self.csv, self.data_dir) if s is not None]
@@ -45,6 +46,13 @@ class DataSpec:
             )
         if self.csv is not None and self.target is None:
             raise UsageError("--data needs --target COLUMN (a column name or 0-based index)")
+        if self.download is not None:
+            if self.data_dir is None:
+                raise UsageError("--download needs --data-dir DIR to download into")
+            if self.download not in DOWNLOADS:
+                raise UsageError(
+                    f"cannot download {self.download!r}; choose one of: {', '.join(DOWNLOADS)}"
+                )
         for label, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
             if not 0 < fraction < 1:
                 raise UsageError(f"--{label}-fraction must lie in (0, 1), got {fraction}")
@@ -65,6 +73,7 @@ class DataSpec:
             data_dir=self.data_dir,
             train_subset=self.train_subset,
             test_subset=self.test_subset,
+            download=self.download,
         )
 
 

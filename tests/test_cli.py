@@ -106,6 +106,8 @@ def bad_inputs(tmp_path):
         (base + ["--dataset", "iris", "--space", "cnn"], "tabular"),
         (base + ["--dataset", "iris", "--space-option", "max_layers=0"], "max_layers"),
         (base + ["--dataset", "iris", "--strategy-option", "bogus=1"], "unknown option"),
+        (base + ["--data-dir", empty, "--download", "svhn"], "cannot download 'svhn'"),
+        (base + ["--dataset", "iris", "--download", "mnist"], "--download needs --data-dir"),
         (["search", "--resume", empty], "is not an archsearch run"),
         (["search", "--dataset", "iris", "--bogus"], "unrecognized arguments: --bogus"),
         (["search", "--dataset", "iris", "--trials", "many"], "invalid int value"),

@@ -14,10 +14,11 @@ from archsearch.data.dataset import (
     split_train_test,
     stratified_subset,
 )
-from archsearch.data.images import load_image_dataset
+from archsearch.data.images import DOWNLOADS, load_image_dataset
 
 __all__ = [
     "BUNDLED",
+    "DOWNLOADS",
     "DataError",
     "Dataset",
     "Normalization",

@@ -96,6 +96,8 @@ def load_image_dataset(
     `DOWNLOADS`) fetches that dataset with torchvision, when it is installed, if `data_dir`
     holds no dataset yet."""
     root = Path(data_dir).expanduser()
+    if download is not None and not root.exists():
+        root.mkdir(parents=True)
     if not root.is_dir():
         raise DataError(f"{root}: no such directory; give --data-dir a folder of image data")
     images = read_images(root, cache_dir)

@@ -8,6 +8,8 @@ import io
 import os
 import pickle
 import struct
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -343,3 +345,40 @@ def test_load_dataset_reads_a_data_dir(tmp_path):
     assert data.sizes() == {"train": 15, "val": 15, "test": 20}
     with pytest.raises(DataError, match="not both"):
         load_dataset(data_dir=tmp_path, csv="x.csv")
+
+
+def fake_torchvision(monkeypatch, calls: list) -> None:
+    """torchvision whose CIFAR10 "download" writes real CIFAR batches: the internet is the one
+    edge the tests cannot reach."""
+
+    class CIFAR10:
+        def __init__(self, root: str, train: bool, download: bool) -> None:
+            calls.append((root, train, download))
+            folder = Path(root) / "cifar-10-batches-py"
+            if not folder.exists():
+                write_cifar10(folder)
+
+    datasets = types.ModuleType("torchvision.datasets")
+    for name in ("CIFAR10", "CIFAR100", "MNIST", "FashionMNIST"):
+        setattr(datasets, name, CIFAR10)
+    torchvision = types.ModuleType("torchvision")
+    torchvision.datasets = datasets
+    monkeypatch.setitem(sys.modules, "torchvision", torchvision)
+    monkeypatch.setitem(sys.modules, "torchvision.datasets", datasets)
+
+
+def test_download_fetches_into_a_new_folder_once_then_reads_it(tmp_path, monkeypatch):
+    calls: list = []
+    fake_torchvision(monkeypatch, calls)
+    root = tmp_path / "new" / "cifar"
+    data = load_image_dataset(root, val_fraction=0.2, download="cifar10")
+    assert calls == [(str(root), True, True), (str(root), False, True)]
+    assert data.name == "cifar10" and data.sizes() == {"train": 40, "val": 10, "test": 15}
+    load_image_dataset(root, val_fraction=0.2, download="cifar10")
+    assert len(calls) == 2  # the files are there now: nothing fetched again
+
+
+def test_download_without_torchvision_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # import fails
+    with pytest.raises(DataError, match="torchvision is not installed"):
+        load_image_dataset(tmp_path, download="mnist")
