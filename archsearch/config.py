@@ -161,6 +161,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # training + validation images, the full 10,000 test images), children of 3 to 6 layers
     # with optional strides (+1 layer every 15 samples), 3 epochs each on 4,000 images, up to
     # 100 children within 45 minutes, then the best retrained 30 epochs on all 20,000.
+    # Measured on ../shared/data/cifar10-jpg (2 shared cores, seed 0): 88 children, 53.5
+    # minutes end to end, retrained best child 0.707 test top-1 (scikit-learn's MLP: 0.406).
     "cifar-cpu": {
         "data": {"train_subset": 20000, "test_subset": 10000, "val_fraction": 0.2},
         "space": "cnn",
