@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archsearch.data import BUNDLED, DOWNLOADS, Dataset, load_dataset
+from archsearch.data import BUNDLED, Dataset, check_download, load_dataset
 from archsearch.errors import UsageError
 from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import TrainConfig
@@ -49,10 +49,7 @@ class DataSpec:
         if self.download is not None:
             if self.data_dir is None:
                 raise UsageError("--download needs --data-dir DIR to download into")
-            if self.download not in DOWNLOADS:
-                raise UsageError(
-                    f"cannot download {self.download!r}; choose one of: {', '.join(DOWNLOADS)}"
-                )
+            check_download(self.download)
         for label, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
             if not 0 < fraction < 1:
                 raise UsageError(f"--{label}-fraction must lie in (0, 1), got {fraction}")

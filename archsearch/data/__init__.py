@@ -14,14 +14,14 @@ from archsearch.data.dataset import (
     split_train_test,
     stratified_subset,
 )
-from archsearch.data.images import DOWNLOADS, load_image_dataset
+from archsearch.data.images import check_download, load_image_dataset
 
 __all__ = [
     "BUNDLED",
-    "DOWNLOADS",
     "DataError",
     "Dataset",
     "Normalization",
+    "check_download",
     "load_dataset",
     "load_image_dataset",
     "split_dataset",

@@ -96,8 +96,9 @@ def load_image_dataset(
     `DOWNLOADS`) fetches that dataset with torchvision, when it is installed, if `data_dir`
     holds no dataset yet."""
     root = Path(data_dir).expanduser()
-    if download is not None and not root.exists():
-        root.mkdir(parents=True)
+    if download is not None:
+        check_download(download)
+        root.mkdir(parents=True, exist_ok=True)
     if not root.is_dir():
         raise DataError(f"{root}: no such directory; give --data-dir a folder of image data")
     images = read_images(root, cache_dir)
@@ -497,10 +498,14 @@ def _save_cache(path: Path, splits: list[Split]) -> None:
 # -- optional download ---------------------------------------------------------------------------
 
 
-def _download(root: Path, name: str) -> None:
-    """Fetch `name` into `root` with torchvision (optional: never needed to read local files)."""
+def check_download(name: str) -> None:
+    """Raise `DataError` unless `name` is one of the datasets `DOWNLOADS` can fetch."""
     if name not in DOWNLOADS:
         raise DataError(f"cannot download {name!r}; choose one of: {', '.join(DOWNLOADS)}")
+
+
+def _download(root: Path, name: str) -> None:
+    """Fetch `name` into `root` with torchvision (optional: never needed to read local files)."""
     try:
         from torchvision import datasets
     except ImportError:

@@ -382,3 +382,9 @@ def test_download_without_torchvision_says_what_to_install(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "torchvision", None)  # import fails
     with pytest.raises(DataError, match="torchvision is not installed"):
         load_image_dataset(tmp_path, download="mnist")
+
+
+def test_unknown_download_is_refused_before_anything_is_created(tmp_path):
+    with pytest.raises(DataError, match="cannot download 'svhn'; choose one of: cifar10"):
+        load_image_dataset(tmp_path / "new", download="svhn")
+    assert not (tmp_path / "new").exists()
