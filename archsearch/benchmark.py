@@ -28,12 +28,12 @@ import torch
 
 from archsearch.errors import UsageError
 from archsearch.evaluation.base import Evaluator
-from archsearch.evaluation.tabular import COLUMNS, TabularEvaluator
+from archsearch.evaluation.tabular import COLUMNS, tabular_evaluator
 from archsearch.ledger import Ledger
 from archsearch.search import Budget, run_search
 from archsearch.spaces import get_space
 from archsearch.spaces.base import Space
-from archsearch.strategies import get_strategy, strategies
+from archsearch.strategies import STRATEGIES, get_strategy
 
 Curves = dict[str, list[list[float]]]  # strategy -> per seed, best reward after each query
 REPORT_BUDGETS = (25, 50, 100, 200)
@@ -69,17 +69,17 @@ def compare(
     space: Space,
     evaluator: Evaluator,
     budget: int,
-    seeds: int,
+    seeds: Sequence[int],
     options: dict[str, dict[str, Any]] | None = None,
     on_done: Callable[[str, float], None] | None = None,
 ) -> tuple[Curves, dict[str, float]]:
-    """Curves of every strategy over seeds 0..seeds-1, and each strategy's wall seconds."""
+    """Curves of every strategy over `seeds`, and each strategy's wall seconds."""
     curves: Curves = {}
     seconds: dict[str, float] = {}
     for name in names:
         start = time.perf_counter()
         opts = (options or {}).get(name, {})
-        curves[name] = [run_one(name, space, evaluator, budget, s, opts) for s in range(seeds)]
+        curves[name] = [run_one(name, space, evaluator, budget, s, opts) for s in seeds]
         seconds[name] = time.perf_counter() - start
         if on_done is not None:
             on_done(name, seconds[name])
@@ -177,6 +177,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--budget", type=int, default=200, help="distinct queries per search")
     parser.add_argument("--seeds", type=int, default=30, help="searches per strategy")
+    parser.add_argument(
+        "--seed-start",
+        type=int,
+        default=0,
+        help="first seed (seeds N..N+seeds-1): report on seeds the defaults were not tuned on",
+    )
     parser.add_argument("--table", required=True, help="NAS-Bench-201 CSV (nats_bench.csv)")
     parser.add_argument("--out", default="runs/benchmark", help="folder for json, md and png")
     parser.add_argument(
@@ -196,7 +202,9 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--space {args.space}: only nb201 has a tabular benchmark; use nb201")
     if args.budget < 1 or args.seeds < 1:
         raise UsageError("--budget and --seeds must be at least 1")
-    known = list(strategies())
+    if args.seed_start < 0:
+        raise UsageError(f"--seed-start must be >= 0, got {args.seed_start}")
+    known = STRATEGIES.names()
     names = known if args.strategies == "all" else [n.strip() for n in args.strategies.split(",")]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
@@ -206,7 +214,7 @@ def run_command(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     options = _parse_sets(args.set, names, space)
     try:
-        evaluator = TabularEvaluator(args.table, args.dataset)
+        evaluator = tabular_evaluator(args.table, args.dataset)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -216,7 +224,8 @@ def run_command(args: argparse.Namespace) -> int:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # thousands of tiny tensor operations: threads only contend
     try:
-        curves, seconds = compare(names, space, evaluator, args.budget, args.seeds, options, done)
+        seeds = range(args.seed_start, args.seed_start + args.seeds)
+        curves, seconds = compare(names, space, evaluator, args.budget, seeds, options, done)
     finally:
         torch.set_num_threads(threads)
     summary = summarise(curves, evaluator.optimum())
@@ -225,6 +234,7 @@ def run_command(args: argparse.Namespace) -> int:
         "dataset": args.dataset,
         "budget": args.budget,
         "seeds": args.seeds,
+        "seed_start": args.seed_start,
         "options": options,
         "seconds": seconds,
     }

@@ -15,19 +15,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from archsearch import benchmark
-from archsearch.config import (
-    PRESETS,
-    DataSpec,
-    SearchConfig,
-    TrainJob,
-    apply_preset,
-    from_json,
-    load_json,
-)
+from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json, load_json
 from archsearch.errors import UsageError
 from archsearch.evaluation.trainer import TrainConfig
-from archsearch.final import run_training
+from archsearch.presets import PRESETS, apply_preset
 from archsearch.run import resume_run, start_run
+from archsearch.train_job import run_training
 
 
 class Parser(argparse.ArgumentParser):
@@ -77,6 +70,8 @@ HELP = {
     "optimizer": "adam or sgd (Nesterov)",
     "max_params": "larger networks fail without training",
     "device": "auto, cpu or cuda",
+    "task": "auto (from the target column: a numeric target with non-integer values or more "
+    "than 20 distinct values is regression), classification, regression or reconstruction",
 }
 
 
@@ -109,7 +104,18 @@ def given_flags(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
     }
 
 
-SEARCH_FIELDS = ("space", "strategy", "trials", "time_limit", "final_epochs", "reward", "seed")
+SEARCH_FIELDS = (
+    "space",
+    "strategy",
+    "evaluator",
+    "executor",
+    "trials",
+    "time_limit",
+    "final_epochs",
+    "reward",
+    "seed",
+)
+PLUGIN_OPTIONS = ("space", "strategy", "evaluator", "executor")
 
 
 def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -125,28 +131,32 @@ def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=sorted(PRESETS) or None,
         help="a known experiment's settings; other flags override it",
     )
-    search.add_argument("--space", help="search space (mlp, cnn, ...)")
+    search.add_argument("--space", help="search space (mlp, cnn, nb201, ...)")
     search.add_argument("--strategy", help="search strategy (reinforce, random, ...)")
-    search.add_argument(
-        "--space-option",
-        action="append",
-        type=parse_assignment,
-        default=[],
-        metavar="KEY=VALUE",
-        help="space option, e.g. layers=8 (repeatable)",
-    )
-    search.add_argument(
-        "--strategy-option",
-        action="append",
-        type=parse_assignment,
-        default=[],
-        metavar="KEY=VALUE",
-        help="strategy option, e.g. lr=0.01",
-    )
+    search.add_argument("--evaluator", help="how children are scored: train (default), tabular")
+    search.add_argument("--executor", help="where children are evaluated: inline (default)")
+    for kind, example in (
+        ("space", "layers=8"),
+        ("strategy", "lr=0.01"),
+        ("evaluator", "table=nats_bench.csv"),
+        ("executor", "KEY=VALUE"),
+    ):
+        search.add_argument(
+            f"--{kind}-option",
+            action="append",
+            type=parse_assignment,
+            default=[],
+            metavar="KEY=VALUE",
+            help=f"{kind} option, e.g. {example} (repeatable)",
+        )
     search.add_argument("--trials", type=int, help="number of child networks to evaluate")
     search.add_argument("--time-limit", type=float, metavar="SECONDS", help="search time budget")
     search.add_argument("--final-epochs", type=int, help="epochs to retrain the best one")
-    search.add_argument("--reward", help="val_accuracy (default) or zoph (max of last 5)^3")
+    search.add_argument(
+        "--reward",
+        help="val_score (default: the last epoch's validation accuracy or R²), "
+        "best_val_score, or zoph (max validation accuracy of the last 5 epochs, cubed)",
+    )
     search.add_argument(
         "--reevaluate",
         action="store_true",
@@ -163,11 +173,12 @@ def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
 def search_command(args: argparse.Namespace) -> int:
     top = {name: getattr(args, name) for name in SEARCH_FIELDS if getattr(args, name) is not None}
     data, train = given_flags(args, "data."), given_flags(args, "train.")
+    options = {kind: getattr(args, f"{kind}_option") for kind in PLUGIN_OPTIONS}
     if args.resume is not None:
         extra = sorted(set(top) - {"trials", "time_limit"}) + sorted(data) + sorted(train)
         if args.out or args.preset or args.reevaluate:
             extra.append("out/preset/reevaluate")
-        if extra or args.space_option or args.strategy_option:
+        if extra or any(options.values()):
             flags = ", ".join("--" + n.replace("_", "-") for n in extra) or "--*-option"
             raise UsageError(
                 f"--resume takes its settings from the run; drop {flags} "
@@ -176,10 +187,9 @@ def search_command(args: argparse.Namespace) -> int:
         resume_run(args.resume, top.get("trials"), top.get("time_limit"))
         return 0
     settings: dict[str, Any] = {**top, "data": data, "train": train}
-    if args.space_option:
-        settings["space_options"] = dict(args.space_option)
-    if args.strategy_option:
-        settings["strategy_options"] = dict(args.strategy_option)
+    for kind, given in options.items():
+        if given:
+            settings[f"{kind}_options"] = dict(given)
     if args.reevaluate:
         settings["reevaluate"] = True
     if args.preset:

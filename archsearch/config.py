@@ -1,4 +1,4 @@
-"""Typed configurations of runs, their validation, their JSON form, and presets.
+"""Typed configurations of runs, their validation and their JSON form (presets: presets.py).
 
 Everything a run needs to be repeated or resumed is here; `config.json` in a run directory is
 one of these dataclasses as JSON.
@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archsearch.data import BUNDLED, Dataset, check_download, load_dataset
+from archsearch.data import BUNDLED, TASK_CHOICES, Dataset, check_download, load_dataset
 from archsearch.errors import UsageError
+from archsearch.evaluation import EVALUATORS
 from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import TrainConfig
-from archsearch.spaces import spaces
-from archsearch.strategies import strategies
+from archsearch.execution import EXECUTORS
+from archsearch.spaces import SPACES
+from archsearch.strategies import STRATEGIES
 
 
 @dataclass
@@ -34,6 +36,7 @@ class DataSpec:
     test_fraction: float = 0.2
     val_fraction: float = 0.2
     download: str | None = None
+    task: str = "auto"
 
     def validate(self) -> None:
         sources = [s for s in (self.dataset, self.csv, self.data_dir) if s is not None]
@@ -56,6 +59,10 @@ class DataSpec:
         for label, subset in (("train", self.train_subset), ("test", self.test_subset)):
             if subset is not None and subset < 1:
                 raise UsageError(f"--{label}-subset must be at least 1, got {subset}")
+        if self.task not in TASK_CHOICES:
+            raise UsageError(
+                f"unknown task {self.task!r}; choose one of: {', '.join(TASK_CHOICES)}"
+            )
 
     def load(self, images: bool, seed: int) -> Dataset:
         """The split, normalised dataset (`DataError`, a `UsageError`, for bad data)."""
@@ -71,24 +78,30 @@ class DataSpec:
             train_subset=self.train_subset,
             test_subset=self.test_subset,
             download=self.download,
+            task=self.task,
         )
 
 
 @dataclass
 class SearchConfig:
-    """One search: data, space, strategy, budget, child training and final training.
-    `train` is how each child is trained; the final network gets the same recipe for
-    `final_epochs` on all training rows (`train.train_subset` applies to children only)."""
+    """One search: data, space, strategy, evaluator, executor, budget, child training and
+    final training. `train` is how each child is trained; the final network gets the same
+    recipe for `final_epochs` on all training rows (`train.train_subset` applies to children
+    only)."""
 
     data: DataSpec = field(default_factory=DataSpec)
     space: str = "mlp"
     space_options: dict[str, Any] = field(default_factory=dict)
     strategy: str = "reinforce"
     strategy_options: dict[str, Any] = field(default_factory=dict)
+    evaluator: str = "train"
+    evaluator_options: dict[str, Any] = field(default_factory=dict)
+    executor: str = "inline"
+    executor_options: dict[str, Any] = field(default_factory=dict)
     trials: int | None = 20
     time_limit: float | None = None
     final_epochs: int = 30
-    reward: str = "val_accuracy"
+    reward: str = "val_score"
     seed: int = 0
     reevaluate: bool = False
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -96,12 +109,15 @@ class SearchConfig:
     def validate(self) -> None:
         """Raise `UsageError` with a one-line fix for the first impossible value."""
         self.data.validate()
-        if self.space not in spaces():
-            raise UsageError(f"unknown space {self.space!r}; choose one of: {', '.join(spaces())}")
-        if self.strategy not in strategies():
-            raise UsageError(
-                f"unknown strategy {self.strategy!r}; choose one of: {', '.join(strategies())}"
-            )
+        for kind, registry, name in (
+            ("space", SPACES, self.space),
+            ("strategy", STRATEGIES, self.strategy),
+            ("evaluator", EVALUATORS, self.evaluator),
+            ("executor", EXECUTORS, self.executor),
+        ):
+            if name not in registry:
+                choices = ", ".join(registry.names())
+                raise UsageError(f"unknown {kind} {name!r}; choose one of: {choices}")
         if self.reward not in REWARDS:
             raise UsageError(f"unknown reward {self.reward!r}; choose one of: {', '.join(REWARDS)}")
         if self.trials is None and self.time_limit is None:
@@ -128,87 +144,10 @@ class SearchConfig:
         return from_json(cls, data)
 
 
-#: Configurations of known experiments; explicit flags override them. Values are partial
-#: `SearchConfig` JSON (nested dicts merge).
-PRESETS: dict[str, dict[str, Any]] = {
-    # Zoph & Le (2016), CIFAR-10: 12,800 children of up to 20 layers (6 at first, +2 every
-    # 1,600 samples), each trained 50 epochs with Nesterov SGD on 45,000 images and rewarded
-    # with the cubed best validation accuracy of its last 5 epochs (5,000 images); the
-    # controller (2x35 LSTM, Adam 6e-4) learns from batches of 8. For a GPU cluster.
-    "zoph2016": {
-        "data": {"val_fraction": 0.1},
-        "space": "cnn",
-        "space_options": {"layers": 20, "min_layers": 6, "filters": [24, 36, 48, 64]},
-        "strategy": "reinforce",
-        "strategy_options": {"batch_size": 8, "lr": 6e-4, "depth_schedule": [6, 2, 1600]},
-        "reward": "zoph",
-        "trials": 12800,
-        "final_epochs": 300,
-        "train": {
-            "epochs": 50,
-            "batch_size": 128,
-            "optimizer": "sgd",
-            "lr": 0.1,
-            "momentum": 0.9,
-            "weight_decay": 1e-4,
-            "schedule": "cosine",
-        },
-    },
-    # The same search scaled down for about an hour on 2 CPU cores: CIFAR-10 subsets (20,000
-    # training + validation images, the full 10,000 test images), children of 3 to 6 layers
-    # with optional strides (+1 layer every 15 samples), 3 epochs each on 4,000 images, up to
-    # 100 children within 45 minutes, then the best retrained 30 epochs on all 20,000.
-    # Measured on ../shared/data/cifar10-jpg (2 shared cores, seed 0): 88 children, 53.5
-    # minutes end to end, retrained best child 0.707 test top-1 (scikit-learn's MLP: 0.406).
-    "cifar-cpu": {
-        "data": {"train_subset": 20000, "test_subset": 10000, "val_fraction": 0.2},
-        "space": "cnn",
-        "space_options": {
-            "layers": 6,
-            "min_layers": 3,
-            "heights": [1, 3, 5],
-            "widths": [1, 3, 5],
-            "filters": [16, 24, 32, 48],
-            "strides": [1, 2],
-        },
-        "strategy": "reinforce",
-        "strategy_options": {"batch_size": 5, "depth_schedule": [3, 1, 15]},
-        "reward": "val_accuracy",
-        "trials": 100,
-        "time_limit": 2700,
-        "final_epochs": 30,
-        "train": {
-            "epochs": 3,
-            "batch_size": 64,
-            "optimizer": "adam",
-            "lr": 3e-3,
-            "schedule": "onecycle",
-            "train_subset": 4000,
-        },
-    },
-}
-
-
-def apply_preset(name: str, base: dict[str, Any]) -> dict[str, Any]:
-    """`base` (partial SearchConfig JSON) on top of preset `name`."""
-    if name not in PRESETS:
-        raise UsageError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
-    return merge(PRESETS[name], base)
-
-
-def merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
-    """`high` over `low`, merging nested dicts."""
-    out = dict(low)
-    for key, value in high.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def from_json(cls: type, data: Any) -> Any:
-    """A (nested) config dataclass from its JSON; `UsageError` naming unknown keys."""
+    """A (nested) config dataclass from its JSON; `UsageError` naming unknown keys. A nested
+    config given in part keeps its field's own defaults for the rest (a `default_factory`
+    may differ from the class defaults)."""
     if not isinstance(data, dict):
         raise UsageError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -217,14 +156,12 @@ def from_json(cls: type, data: Any) -> Any:
         raise UsageError(f"unknown setting(s) {unknown} for {cls.__name__}")
     values = {}
     for name, value in data.items():
-        default = (
-            fields[name].default_factory
-            if fields[name].default_factory is not (dataclasses.MISSING)
-            else None
-        )
-        nested = default() if default is not None else None
-        is_config = dataclasses.is_dataclass(nested)
-        values[name] = from_json(type(nested), value) if is_config else value
+        factory = fields[name].default_factory
+        nested = factory() if factory is not dataclasses.MISSING else None
+        if dataclasses.is_dataclass(nested):
+            given = from_json(type(nested), value)
+            value = dataclasses.replace(nested, **{k: getattr(given, k) for k in value})
+        values[name] = value
     return cls(**values)
 
 

@@ -4,3 +4,7 @@
 class UsageError(ValueError):
     """Bad input from the user: a flag, path, file or value. The message says what is wrong
     and how to fix it."""
+
+
+class DataError(UsageError):
+    """Input data that cannot be used; the message says what is wrong and how to fix it."""

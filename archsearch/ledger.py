@@ -1,7 +1,9 @@
 """The ledger: a run's SQLite file, the source of truth for its trials.
 
-Each finished trial and the strategy state that follows it are written in one transaction, so a
-search killed at any instant resumes with no finished trial lost or repeated.
+Each finished trial and the search state that follows it are written in one transaction, so a
+search killed at any instant resumes with no finished trial lost or repeated. Metrics are
+stored as JSON whatever the task (accuracy, R², params, seconds, ...): query them with SQLite's
+JSON functions, e.g. `SELECT json_extract(metrics, '$.val_accuracy') FROM trials`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import Any
 
 import torch
 
+from archsearch.errors import UsageError
 from archsearch.evaluation.result import Result
 from archsearch.spaces.base import Architecture
 
+#: Bumped when the tables change; a ledger of another version is refused, never guessed at.
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
     number       INTEGER PRIMARY KEY,
@@ -28,9 +33,6 @@ CREATE TABLE IF NOT EXISTS trials (
     status       TEXT NOT NULL,
     reason       TEXT NOT NULL,
     reward       REAL NOT NULL,
-    val_accuracy REAL,
-    params       INTEGER,
-    seconds      REAL,
     seed         INTEGER NOT NULL,
     metrics      TEXT NOT NULL,
     curve        TEXT NOT NULL,
@@ -44,6 +46,10 @@ SELECT = (
     "SELECT number, arch, status, reason, reward, seed, metrics, curve, stats, finished_at "
     "FROM trials"
 )
+
+
+class LedgerError(UsageError):
+    """A ledger file that cannot be used; the message says why."""
 
 
 @dataclass
@@ -66,7 +72,16 @@ class Ledger:
         self.db = sqlite3.connect(self.path)
         if self.path != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'trials'")
+        if version != SCHEMA_VERSION and tables.fetchone()[0]:
+            self.db.close()
+            raise LedgerError(
+                f"{self.path}: a ledger of schema {version}, not {SCHEMA_VERSION}; it was written "
+                "by another version of archsearch, which must be used to resume it"
+            )
         self.db.executescript(SCHEMA)
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
@@ -82,7 +97,7 @@ class Ledger:
         result = trial.result
         with self.db:
             self.db.execute(
-                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     trial.number,
                     trial.arch.hash,
@@ -90,9 +105,6 @@ class Ledger:
                     result.status,
                     result.reason,
                     result.reward,
-                    result.metrics.get("val_accuracy"),
-                    result.metrics.get("params"),
-                    result.metrics.get("train_seconds"),
                     trial.seed,
                     json.dumps(result.metrics),
                     json.dumps(result.curve),

@@ -80,75 +80,112 @@ def run_search(
 ) -> str:
     """Search until `budget` is spent; return why it stopped ('budget', 'time' or
     'converged'). With `reevaluate` false an architecture already in the ledger is not
-    evaluated again: the strategy is told its recorded result."""
-    executor = executor or InlineExecutor()
-    state = ledger.load_state()
-    elapsed_before, repeats = 0.0, 0
-    if state is not None:
-        strategy.load_state_dict(state["strategy"])
-        elapsed_before, repeats = state["elapsed"], state["repeats"]
-    done = len(ledger)
-    next_number = max((t.number for t in ledger), default=-1) + 1
-    best = ledger.best()
-    started = time.monotonic()
-    pending: dict[Future[Result], tuple[Architecture, int, int]] = {}
-    waiting: dict[str, list[Architecture]] = {}  # repeats of an architecture in flight
+    evaluated again: the strategy is told its recorded result. The strategy's, evaluator's and
+    executor's states are saved with every trial and restored from the ledger first."""
+    loop = _Loop(strategy, evaluator, executor or InlineExecutor(), ledger, budget, seed)
+    loop.reevaluate, loop.on_trial = reevaluate, on_trial
+    while True:
+        loop.submit_while_possible()
+        if not loop.pending:
+            if loop.repeats >= MAX_REPEATS:
+                ledger.save_state(loop.state())
+            return loop.out_of_budget() or "budget"
+        loop.collect()
 
-    def elapsed() -> float:
-        return elapsed_before + time.monotonic() - started
 
-    def out_of_budget() -> str | None:
-        if budget.trials is not None and done + len(pending) >= budget.trials:
+class _Loop:
+    """The state of one running search: what is in flight, what was done, the clock."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        evaluator: Evaluator,
+        executor: Executor,
+        ledger: Ledger,
+        budget: Budget,
+        seed: int,
+    ) -> None:
+        self.strategy, self.evaluator, self.executor = strategy, evaluator, executor
+        self.ledger, self.budget, self.seed = ledger, budget, seed
+        self.reevaluate = False
+        self.on_trial: Callable[[Progress], None] | None = None
+        self.elapsed_before, self.repeats = 0.0, 0
+        state = ledger.load_state()
+        if state is not None:
+            strategy.load_state_dict(state["strategy"])
+            evaluator.load_state_dict(state.get("evaluator", {}))
+            executor.load_state_dict(state.get("executor", {}))
+            self.elapsed_before, self.repeats = state["elapsed"], state["repeats"]
+        self.done = len(ledger)
+        self.next_number = max((t.number for t in ledger), default=-1) + 1
+        self.best = ledger.best()
+        self.started = time.monotonic()
+        self.pending: dict[Future[Result], tuple[Architecture, int, int]] = {}
+        self.waiting: dict[str, list[Architecture]] = {}  # repeats of an architecture in flight
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def out_of_budget(self) -> str | None:
+        budget = self.budget
+        if budget.trials is not None and self.done + len(self.pending) >= budget.trials:
             return "budget"
-        if budget.seconds is not None and elapsed() >= budget.seconds:
+        if budget.seconds is not None and self.elapsed() >= budget.seconds:
             return "time"
-        if repeats >= MAX_REPEATS:
+        if self.repeats >= MAX_REPEATS:
             return "converged"
         return None
 
-    def save() -> dict:
-        return {"strategy": strategy.state_dict(), "elapsed": elapsed(), "repeats": repeats}
+    def state(self) -> dict:
+        return {
+            "strategy": self.strategy.state_dict(),
+            "evaluator": self.evaluator.state_dict(),
+            "executor": self.executor.state_dict(),
+            "elapsed": self.elapsed(),
+            "repeats": self.repeats,
+        }
 
-    while True:
-        while len(pending) < executor.capacity and out_of_budget() is None:
-            arch = strategy.ask()
-            known = None if reevaluate else ledger.find(arch)
+    def submit_while_possible(self) -> None:
+        """Ask and submit until the executor is full or the budget is committed; a proposal
+        already in the ledger is told its recorded result instead."""
+        while len(self.pending) < self.executor.capacity and self.out_of_budget() is None:
+            arch = self.strategy.ask()
+            known = None if self.reevaluate else self.ledger.find(arch)
             if known is not None:
-                strategy.tell(arch, known.result)
-                repeats += 1
+                self.strategy.tell(arch, known.result)
+                self.repeats += 1
                 continue
-            in_flight = [a for a, _, _ in pending.values() if a == arch]
-            if in_flight and not reevaluate:
-                waiting.setdefault(arch.hash, []).append(arch)
-                repeats += 1
+            in_flight = any(a == arch for a, _, _ in self.pending.values())
+            if in_flight and not self.reevaluate:
+                self.waiting.setdefault(arch.hash, []).append(arch)
+                self.repeats += 1
                 break
-            seed_n = trial_seed(seed, next_number)
-            pending[executor.submit(evaluator, arch, seed_n)] = (arch, next_number, seed_n)
-            next_number += 1
-        if not pending:
-            if repeats >= MAX_REPEATS:
-                ledger.save_state(save())
-            return out_of_budget() or "budget"
-        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in sorted(finished, key=lambda f: pending[f][1]):
-            arch, number, seed_n = pending.pop(future)
-            result = _result_of(future)
-            strategy.tell(arch, result)
-            for twin in waiting.pop(arch.hash, []):
-                strategy.tell(twin, result)
-            repeats = 0
-            trial = Trial(number, arch, result, seed_n, strategy.stats(), time.time())
-            ledger.record(trial, save())
-            done += 1
-            if result.ok and (best is None or result.reward > best.result.reward):
-                best = trial
-            if on_trial is not None:
-                on_trial(Progress(trial, done, best, elapsed(), budget))
+            seed = trial_seed(self.seed, self.next_number)
+            future = self.executor.submit(self.evaluator, arch, seed)
+            self.pending[future] = (arch, self.next_number, seed)
+            self.next_number += 1
 
+    def collect(self) -> None:
+        """Wait for evaluations to finish; tell, record and report each, in trial order."""
+        finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+        for future in sorted(finished, key=lambda f: self.pending[f][1]):
+            arch, number, seed = self.pending.pop(future)
+            result = self._result_of(future)
+            self.strategy.tell(arch, result)
+            for twin in self.waiting.pop(arch.hash, []):
+                self.strategy.tell(twin, result)
+            self.repeats = 0
+            trial = Trial(number, arch, result, seed, self.strategy.stats(), time.time())
+            self.ledger.record(trial, self.state())
+            self.done += 1
+            if result.ok and (self.best is None or result.reward > self.best.result.reward):
+                self.best = trial
+            if self.on_trial is not None:
+                self.on_trial(Progress(trial, self.done, self.best, self.elapsed(), self.budget))
 
-def _result_of(future: Future[Result]) -> Result:
-    """The future's result; an executor failure (a worker that died) is a failed trial."""
-    try:
-        return future.result()
-    except Exception as exc:  # noqa: BLE001 - any worker crash must not end the search
-        return Result.failed(f"evaluation crashed: {type(exc).__name__}: {exc}")
+    def _result_of(self, future: Future[Result]) -> Result:
+        """The future's result; an executor failure (a worker that died) is a failed trial."""
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001 - any worker crash must not end the search
+            return self.evaluator.failed(f"evaluation crashed: {type(exc).__name__}: {exc}")

@@ -27,6 +27,7 @@ from archsearch.data.dataset import Normalization
 from archsearch.evaluation.augment import BatchAugment
 from archsearch.evaluation.trainer import TrainConfig, resolve_device, train
 from archsearch.spaces.cnn import CNNSpace
+from archsearch.tasks.base import OutputSpec
 
 CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
 SPACE = CNNSpace(layers=6)
@@ -63,7 +64,7 @@ def data(images: int, source: Path | None) -> tuple[torch.Tensor, torch.Tensor, 
 
 def fresh_model(device: torch.device) -> torch.nn.Module:
     torch.manual_seed(0)
-    return SPACE.build(architecture(), (3, 32, 32), 10).to(device)
+    return SPACE.build(architecture(), (3, 32, 32), OutputSpec((10,))).to(device)
 
 
 class Clock:
@@ -136,7 +137,7 @@ def main() -> None:
         precision="fp32",
     )
     device = resolve_device(args.device)
-    params = SPACE.count_params(architecture(), (3, 32, 32), 10)
+    params = SPACE.count_params(architecture(), (3, 32, 32), OutputSpec((10,)))
     print(
         f"model: 6-layer cnn-space network, {params:,} parameters; device {device}, "
         f"{torch.get_num_threads()} threads, batch {args.batch_size}, augment {args.augment}"

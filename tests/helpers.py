@@ -1,20 +1,49 @@
-"""Small evaluators for tests: instant, deterministic rewards."""
+"""Test helpers: instant deterministic evaluators, tiny image folders in the real layout."""
 
-from archsearch.evaluation.base import Evaluator
+import numpy as np
+from PIL import Image
+
+from archsearch.evaluation.base import Context, Evaluator
 from archsearch.evaluation.result import Result
+from archsearch.tasks.classification import Classification
 
 
 class EncodingEvaluator(Evaluator):
     """Reward = mean of the space's encoding weighted by position: deterministic and fast.
-    Architectures listed in `fail` come back failed."""
+    Architectures listed in `fail` come back failed. Its state is the number of evaluations
+    made, which a resumed search must continue from."""
+
+    name = "encoding"
 
     def __init__(self, space, fail=()):
-        self.space, self.fail, self.calls = space, set(fail), []
+        super().__init__(Context(space, Classification(2)))
+        self.space, self.fail, self.calls, self.count = space, set(fail), [], 0
 
     def evaluate(self, arch, seed):
         self.calls.append(arch)
+        self.count += 1
         if arch.hash in self.fail:
-            return Result.failed("told to fail")
+            return self.failed("told to fail")
         code = self.space.encode(arch)
         score = sum((i % 7 + 1) * v for i, v in enumerate(code)) / (7 * len(code))
         return Result(reward=score, metrics={"val_accuracy": score, "params": len(code)})
+
+    def state_dict(self):
+        return {"count": self.count}
+
+    def load_state_dict(self, state):
+        self.count = state["count"]
+
+
+def write_image_folder(root, counts=(("train", 24), ("test", 6)), size=16, seed=0):
+    """`root/{train,test}/{dark,light}/*.png|jpg`: two trivially separable classes of noisy
+    colour images, alternating PNG and JPEG files."""
+    rng = np.random.default_rng(seed)
+    for split, count in counts:
+        for label, shade in (("dark", 40), ("light", 200)):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = np.clip(rng.normal(shade, 30, (size, size, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.{'png' if i % 2 else 'jpg'}")
+    return root

@@ -11,7 +11,7 @@ import pytest
 
 from archsearch.benchmark import add_parser, best_so_far, run_one
 from archsearch.errors import UsageError
-from archsearch.evaluation.tabular import TabularEvaluator
+from archsearch.evaluation.tabular import tabular_evaluator
 from archsearch.spaces.cell import OPS, NB201Space
 
 
@@ -53,7 +53,7 @@ def test_reports_are_written_and_consistent(table, tmp_path, capsys):
     summary = json.loads((out / "nb201_cifar10.json").read_text())
     optimum = summary["optimum"]
     assert optimum == pytest.approx(max(accuracy(ops) for ops in itertools.product(OPS, repeat=6)))
-    evaluator = TabularEvaluator(table)
+    evaluator = tabular_evaluator(table)
     for name in ("random", "evolution"):
         s = summary["strategies"][name]
         mean = np.array(s["best_mean"])

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from archsearch.checkpoint import load_model
 from archsearch.cli import main
-from archsearch.final import load_model
 
 TINY = ["--epochs", "2", "--final-epochs", "2", "--batch-size", "32"]
 
@@ -66,14 +66,16 @@ def test_search_writes_every_artifact(tmp_path, capsys):
         "trials",
         "failed",
         "best",
-        "sklearn_mlp_test_accuracy",
+        "baseline",
+        "beats_baseline",
     } <= set(summary)
+    assert summary["baseline"]["model"] == "MLPClassifier"
     assert summary["trials"] == 3 and summary["seed"] == 4 and summary["space"] == "mlp"
     best = summary["best"]
     assert {"arch", "val_accuracy", "test_accuracy", "params"} <= set(best)
     assert 0.0 <= best["test_accuracy"] <= 1.0
     model, arch, meta = load_model(out / "best_model.pt")
-    assert arch.to_json() == best["arch"] and meta["num_classes"] == 3
+    assert arch.to_json() == best["arch"] and meta["task"]["num_classes"] == 3
     assert sum(p.numel() for p in model.parameters()) == best["params"]
     assert model(torch.randn(2, 4)).shape == (2, 3)
     rows = sqlite3.connect(out / "ledger.sqlite").execute("SELECT COUNT(*) FROM trials").fetchone()
@@ -85,8 +87,8 @@ def test_search_writes_every_artifact(tmp_path, capsys):
 def bad_inputs(tmp_path):
     csv = tmp_path / "d.csv"
     csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
-    text = tmp_path / "text.csv"
-    text.write_text("a,b,y\n" + "".join(f"{i},word,{i % 2}\n" for i in range(20)))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"a,b,y\n" + b"".join(b"%d,caf\xe9,%d\n" % (i, i % 2) for i in range(20)))
     few = tmp_path / "few.csv"
     few.write_text("a,y\n1,p\n2,q\n3,r\n")
     empty = tmp_path / "empty"
@@ -99,7 +101,17 @@ def bad_inputs(tmp_path):
         (base + ["--data", tmp_path / "missing.csv", "--target", "y"], "no such file"),
         (base + ["--data", csv, "--target", "label"], "no column named 'label'"),
         (base + ["--data", csv], "needs --target"),
-        (base + ["--data", text, "--target", "y"], "'word' is not a number"),
+        (base + ["--data", latin, "--target", "y"], "UTF-8"),
+        (base + ["--dataset", "iris", "--task", "sorting"], "unknown task 'sorting'"),
+        (base + ["--dataset", "iris", "--evaluator", "nope"], "unknown evaluator 'nope'"),
+        (base + ["--dataset", "iris", "--executor", "nope"], "unknown executor 'nope'"),
+        (base + ["--dataset", "iris", "--evaluator-option", "x=1"], "unknown option"),
+        (base + ["--dataset", "diabetes", "--reward", "zoph"], "zoph reward cubes an accuracy"),
+        (base + ["--dataset", "diabetes", "--label-smoothing", "0.1"], "applies to classification"),
+        (
+            base + ["--dataset", "digits", "--space", "cnn", "--task", "reconstruction"],
+            "use --space mlp",
+        ),
         (base + ["--data", few, "--target", "y"], "3 rows for 3 classes"),
         (base + ["--dataset", "iris", "--epochs", "0"], "epochs must be at least 1"),
         (base + ["--dataset", "iris", "--lr", "-1"], "learning rate must be positive"),

@@ -2,8 +2,9 @@
 
 import pytest
 
-from archsearch.config import PRESETS, SearchConfig, apply_preset, from_json
+from archsearch.config import SearchConfig, from_json
 from archsearch.errors import UsageError
+from archsearch.presets import PRESETS, apply_preset
 from archsearch.spaces import get_space
 from archsearch.strategies import get_strategy
 

@@ -10,6 +10,7 @@ from archsearch.ledger import Ledger, Trial
 from archsearch.search import Budget, run_search
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import get_strategy
+from archsearch.tasks.classification import Classification
 from tests.helpers import EncodingEvaluator
 
 SPACE = MLPSpace(max_layers=3, widths=(8, 16), activations=("relu", "tanh"), dropouts=())
@@ -48,7 +49,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on():
     trials = list(ledger)
     assert trials[0].arch == first
     assert trials[0].result.status == "failed" and trials[0].result.reason == "told to fail"
-    assert trials[0].result.reward == 0.0
+    assert trials[0].result.reward == Classification(2).failed_reward < 0.0
     assert len(trials) == 4 and ledger.best().result.ok
 
 

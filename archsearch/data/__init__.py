@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archsearch.data.bundled import LOADERS, load_bundled
-from archsearch.data.csv import load_csv
+from archsearch.data.bundled import LOADERS, bundled_images, bundled_table
 from archsearch.data.dataset import (
     DataError,
     Dataset,
     Normalization,
-    split_dataset,
+    split_rows,
     split_train_test,
     stratified_subset,
 )
 from archsearch.data.images import check_download, load_image_dataset
+from archsearch.data.table import read_table
+from archsearch.data.tabular import TASK_CHOICES, table_dataset
 
 __all__ = [
     "BUNDLED",
+    "TASK_CHOICES",
     "DataError",
     "Dataset",
     "Normalization",
     "check_download",
     "load_dataset",
     "load_image_dataset",
-    "split_dataset",
+    "split_rows",
     "split_train_test",
     "stratified_subset",
 ]
@@ -44,48 +46,43 @@ def load_dataset(
     train_subset: int | None = None,
     test_subset: int | None = None,
     download: str | None = None,
+    task: str = "auto",
 ) -> Dataset:
     """A bundled dataset by `name`, a CSV file with its `target` column, or the image dataset
     in `data_dir` (CIFAR, MNIST or class folders; see `load_image_dataset`), split and
-    normalised. `images` asks for (C, H, W) inputs (for convolutional spaces); image data
+    preprocessed. `images` asks for (C, H, W) inputs (for convolutional spaces); image data
     always has them. `train_subset` / `test_subset` cap the training pool and the test split
-    (seeded, stratified)."""
+    (seeded, stratified). `task` is "auto" (from the target column), "classification",
+    "regression" or "reconstruction"."""
+    if task not in TASK_CHOICES:
+        raise DataError(f"unknown task {task!r}; choose one of: {', '.join(TASK_CHOICES)}")
+    split = dict(
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        train_subset=train_subset,
+        test_subset=test_subset,
+    )
     if data_dir is not None:
         if csv is not None:
             raise DataError("give either --data-dir (images) or --data (a CSV file), not both")
-        return load_image_dataset(
-            data_dir,
-            seed=seed,
-            val_fraction=val_fraction,
-            test_fraction=test_fraction,
-            train_subset=train_subset,
-            test_subset=test_subset,
-            download=download,
-        )
+        return load_image_dataset(data_dir, download=download, task=task, **split)
     if csv is not None:
         if target is None:
             raise DataError("--data needs --target COLUMN (a column name or 0-based index)")
         if images:
             raise DataError("CSV data is tabular; use an MLP space (--space mlp) with --data")
-        x, y, classes = load_csv(csv, target)
-        label = csv
-    elif name in LOADERS:
+        table = read_table(csv, target)
+        return table_dataset(table, Path(csv).name, task, source=f"CSV file {csv}", **split)
+    if name not in LOADERS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(BUNDLED)}")
+    if images:
         try:
-            x, y, classes = load_bundled(name, images)
+            x, y, classes = bundled_images(name)
         except ValueError as exc:
             raise DataError(str(exc)) from None
-        label = name
-    else:
-        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(BUNDLED)}")
-    return split_train_test(
-        label,
-        (x, y),
-        None,
-        classes,
-        seed,
-        val_fraction,
-        test_fraction,
-        train_subset,
-        test_subset,
-        source=f"{'CSV file' if csv else 'bundled dataset'} {label}",
-    )
+        return split_train_test(
+            name, (x, y), None, classes, source=f"bundled dataset {name}", task=task, **split
+        )
+    table = bundled_table(name)
+    return table_dataset(table, name, task, source=table.source, **split)

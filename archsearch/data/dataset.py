@@ -1,4 +1,4 @@
-"""`Dataset`: a classification task held as in-memory tensors, with its splits.
+"""`Dataset`: one task's data held as in-memory tensors, with its splits.
 
 The test split is never seen by a search; normalisation statistics come from the train split.
 Two kinds of inputs are held:
@@ -12,17 +12,17 @@ Two kinds of inputs are held:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from archsearch.errors import UsageError
-
-
-class DataError(UsageError):
-    """Input data that cannot be used; the message says what is wrong and how to fix it."""
+from archsearch.errors import DataError
+from archsearch.tasks.base import Task
+from archsearch.tasks.classification import Classification
+from archsearch.tasks.reconstruction import Reconstruction
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,27 @@ class Normalization:
 
 @dataclass
 class Dataset:
-    """Train/val/test tensors of one classification task: `y` int64; `x` float32 features, or
-    uint8 images (N, C, H, W) with `norm` set. `source` says where and in which layout the
-    data was found (the command line prints it)."""
+    """Train/val/test tensors of one task. `x` is float32 features, or uint8 images
+    (N, C, H, W) with `norm` set; `y` is int64 class indices (classification), float32
+    standardised targets of shape (N, k) (regression; `task` converts back), or, for
+    reconstruction, the labels if the data has any. `x_test`/`y_test` are None in the view a
+    search gets (`without_test`). `source` says where and in which layout the data was found;
+    `preprocessing` is the fitted table preprocessing (JSON) that new rows need; `notes` are
+    what the loader decided for the user (dropped columns, the task rule)."""
 
     name: str
+    task: Task
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    class_names: list[str]
+    x_test: torch.Tensor | None
+    y_test: torch.Tensor | None
+    class_names: list[str] = field(default_factory=list)
     norm: Normalization | None = None
     source: str = ""
+    preprocessing: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -86,34 +93,74 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
     def sizes(self) -> dict[str, int]:
-        return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
+        sizes = {"train": len(self.x_train), "val": len(self.x_val)}
+        if self.x_test is not None:
+            sizes["test"] = len(self.x_test)
+        return sizes
 
     def describe(self) -> str:
-        """One line for logs: name, split sizes and where the data came from."""
+        """One line for logs: name, task, split sizes and where the data came from."""
         sizes = ", ".join(f"{split} {count}" for split, count in self.sizes().items())
-        return f"{self.name} ({sizes})" + (f"; {self.source}" if self.source else "")
+        text = f"{self.name} ({self.task.name}; {sizes})"
+        return text + (f"; {self.source}" if self.source else "")
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """`x` as the float network input: normalised if it holds raw images, else as is."""
         return self.norm.apply(x) if self.norm is not None else x
 
+    def without_test(self) -> Dataset:
+        """The same data without its test split: what a search may see."""
+        return replace(self, x_test=None, y_test=None)
 
-def split_dataset(
-    name: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    class_names: list[str],
-    seed: int = 0,
-    test_fraction: float = 0.2,
+    def has_test(self) -> bool:
+        return self.x_test is not None and len(self.x_test) > 0
+
+    def test_targets(self) -> torch.Tensor:
+        """What test outputs are scored against: the labels or targets, or (reconstruction)
+        the normalised test inputs."""
+        if self.x_test is None or self.y_test is None:
+            raise ValueError(f"{self.name}: this view of the data has no test split")
+        return self.prepare(self.x_test).float() if self.task.targets_are_inputs else self.y_test
+
+
+def split_rows(
+    strata: np.ndarray,
+    seed: int,
     val_fraction: float = 0.2,
-    source: str = "",
-) -> Dataset:
-    """Seeded, stratified train/val/test split; `val_fraction` is of what the test split
-    leaves. Float features are standardised with train statistics (per feature for flat data,
-    per channel for images); uint8 images stay raw with their train `Normalization`."""
-    return split_train_test(
-        name, (x, y), None, class_names, seed, val_fraction, test_fraction, source=source
-    )
+    test_fraction: float = 0.2,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    test_strata: np.ndarray | None = None,
+    name: str = "data",
+    labels: Sequence[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted row indices (train, val, test). Without an official test split
+    (`test_strata` None) `test_fraction` of the rows becomes it and the test indices point
+    into the same rows; with one they point into it. Then `train_subset` and `test_subset`
+    cap the pool and the test split (cheap CPU runs), and `val_fraction` of the pool becomes
+    the validation split. Every split and subset is stratified by `strata` (class indices,
+    or bins of a numeric target) and seeded by `seed`. `labels` names the classes, for
+    messages; without them the strata are bins and only row counts are checked."""
+    for label, fraction in (("test", test_fraction), ("val", val_fraction)):
+        if not 0.0 < fraction < 1.0:
+            raise DataError(f"{label} fraction must lie in (0, 1), got {fraction}")
+    for label, size in (("train", train_subset), ("test", test_subset)):
+        if size is not None and size < 1:
+            raise DataError(f"{label} subset must be a positive number of rows, got {size}")
+    pool = np.arange(len(strata))
+    if test_strata is None:
+        _check_counts(name, strata, labels, 3, "a train/val/test split")
+        pool, test = _stratified(pool, strata, test_fraction, seed)
+        test_strata = strata
+    else:
+        test = np.arange(len(test_strata))
+    if train_subset is not None:
+        pool = pool[stratified_subset(strata[pool], train_subset, seed)]
+    if test_subset is not None:
+        test = test[stratified_subset(test_strata[test], test_subset, seed)]
+    _check_counts(name, strata[pool], labels, 2, "a train/val split")
+    train, val = _stratified(pool, strata[pool], val_fraction, seed + 1)
+    return train, val, test
 
 
 def split_train_test(
@@ -127,33 +174,32 @@ def split_train_test(
     train_subset: int | None = None,
     test_subset: int | None = None,
     source: str = "",
+    task: str = "auto",
 ) -> Dataset:
-    """Train/val/test splits of a training pool `train` and an official `test` split, which
-    stays the test split; without one (None), `test_fraction` of the pool becomes it. Then
-    `train_subset` and `test_subset` cap the pool and the test split (cheap CPU runs), and
-    `val_fraction` of the pool becomes the validation split. Every split and subset is
-    stratified and seeded by `seed`."""
-    for label, fraction in (("test", test_fraction), ("val", val_fraction)):
-        if not 0.0 < fraction < 1.0:
-            raise DataError(f"{label} fraction must lie in (0, 1), got {fraction}")
-    for label, size in (("train", train_subset), ("test", test_subset)):
-        if size is not None and size < 1:
-            raise DataError(f"{label} subset must be a positive number of rows, got {size}")
+    """Train/val/test splits of a labelled pool `train` and an official `test` split, which
+    stays the test split (None: `test_fraction` of the pool becomes it); see `split_rows`.
+    Float features are standardised with train statistics (per feature for flat data, per
+    channel for images); uint8 images stay raw with their train `Normalization`. `task` is
+    "auto"/"classification", or "reconstruction" (the labels are kept, unused)."""
     x, y = train
-    if test is None:
-        _check_counts(name, y, class_names, 3, "a train/val/test split")
-        rest, held = _stratified(np.arange(len(y)), y, test_fraction, seed)
-        test = (x[held], y[held])
-        x, y = x[rest], y[rest]
-    if train_subset is not None:
-        rows = stratified_subset(y, train_subset, seed)
-        x, y = x[rows], y[rows]
-    if test_subset is not None:
-        rows = stratified_subset(test[1], test_subset, seed)
-        test = (test[0][rows], test[1][rows])
-    _check_counts(name, y, class_names, 2, "a train/val split")
-    keep, val = _stratified(np.arange(len(y)), y, val_fraction, seed + 1)
-    return _assemble(name, class_names, (x[keep], y[keep]), (x[val], y[val]), test, source=source)
+    rows = split_rows(
+        y,
+        seed,
+        val_fraction,
+        test_fraction,
+        train_subset,
+        test_subset,
+        None if test is None else test[1],
+        name,
+        class_names,
+    )
+    held = (x, y) if test is None else test
+    parts = [
+        (x[rows[0]], y[rows[0]]),
+        (x[rows[1]], y[rows[1]]),
+        (held[0][rows[2]], held[1][rows[2]]),
+    ]
+    return _assemble(name, task, class_names, parts, source)
 
 
 def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
@@ -176,21 +222,31 @@ def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
 
 def _assemble(
     name: str,
+    task: str,
     class_names: Sequence[str],
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
+    parts: list[tuple[np.ndarray, np.ndarray]],
     source: str,
 ) -> Dataset:
-    """Tensors of the three splits, standardised (floats) or with their `Normalization` (uint8)."""
-    norm = Normalization.of(train[0]) if train[0].dtype == np.uint8 else None
-    prepare = np.ascontiguousarray if norm is not None else _standardiser(train[0])
+    """A labelled dataset of (train, val, test) arrays, standardised (floats) or with their
+    `Normalization` (uint8)."""
+    train = parts[0][0]
+    norm = Normalization.of(train) if train.dtype == np.uint8 else None
+    prepare = np.ascontiguousarray if norm is not None else _standardiser(train)
     tensors = [
         tensor
-        for features, labels in (train, val, test)
+        for features, labels in parts
         for tensor in (torch.from_numpy(prepare(features)), torch.from_numpy(labels).long())
     ]
-    return Dataset(name, *tensors, class_names=list(class_names), norm=norm, source=source)
+    if task in ("auto", "classification"):
+        made: Task = Classification(len(class_names))
+    elif task == "reconstruction":
+        made = Reconstruction(tensors[0].shape[1:])
+    else:
+        raise DataError(
+            f"{name}: its labels are classes, so the task is classification or "
+            f"reconstruction, not {task!r}"
+        )
+    return Dataset(name, made, *tensors, class_names=list(class_names), norm=norm, source=source)
 
 
 def _standardiser(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -205,17 +261,19 @@ def _standardiser(x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _check_counts(
-    name: str, y: np.ndarray, class_names: Sequence[str], least: int, purpose: str
+    name: str, y: np.ndarray, labels: Sequence[str] | None, least: int, purpose: str
 ) -> None:
-    """`DataError` unless every class has at least `least` rows."""
-    counts = np.bincount(y, minlength=len(class_names))
-    if len(y) < least * len(class_names):
+    """`DataError` unless every class (or bin of a numeric target) has `least` rows."""
+    groups = max(int(y.max()) + 1 if len(y) else 0, len(labels or ()))
+    counts = np.bincount(y, minlength=groups)
+    if len(y) < least * groups:
+        what = f"{len(labels)} classes" if labels else f"{groups} target range(s)"
         raise DataError(
-            f"{name}: {len(y)} rows for {len(class_names)} classes; {purpose} needs at least "
-            f"{least} rows per class — add rows or merge classes"
+            f"{name}: {len(y)} rows for {what}; {purpose} needs at least {least} rows per "
+            f"{'class' if labels else 'range'} — add rows" + (" or merge classes" if labels else "")
         )
     if counts.min() < least:
-        rare = class_names[int(counts.argmin())]
+        rare = labels[int(counts.argmin())] if labels else f"range {int(counts.argmin())}"
         raise DataError(
             f"{name}: class {rare!r} has {int(counts.min())} row(s); each class needs at least "
             f"{least} for {purpose} — add rows or drop the class"

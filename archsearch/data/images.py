@@ -85,6 +85,7 @@ def load_image_dataset(
     test_subset: int | None = None,
     cache_dir: str | Path | None = None,
     download: str | None = None,
+    task: str = "auto",
 ) -> Dataset:
     """The image dataset in `data_dir`, in whichever supported layout it is (`Dataset.source`
     names the one found), split into train/val/test.
@@ -94,7 +95,7 @@ def load_image_dataset(
     training pool and the test split (seeded, stratified) for runs that cannot afford all of
     it. `cache_dir` overrides where decoded image folders are cached. `download` (one of
     `DOWNLOADS`) fetches that dataset with torchvision, when it is installed, if `data_dir`
-    holds no dataset yet."""
+    holds no dataset yet. `task` is "auto" (classification) or "reconstruction"."""
     root = Path(data_dir).expanduser()
     if download is not None:
         check_download(download)
@@ -123,6 +124,7 @@ def load_image_dataset(
         train_subset,
         test_subset,
         source=images.source,
+        task=task,
     )
 
 

@@ -1,4 +1,11 @@
-"""The obvious baseline every search must beat: scikit-learn's default `MLPClassifier`."""
+"""The obvious baseline every search must beat: scikit-learn's default multi-layer perceptron
+(`MLPClassifier` or `MLPRegressor`, all settings at their defaults) on the same split.
+
+Its inputs are the same for a dataset whatever space is searched: the network inputs, flattened
+and standardised per feature with the rows it is fitted on. Standardising per feature undoes
+any per-feature affine preprocessing, so a per-channel image normalisation (cnn) and a per-feature
+one (mlp) give the baseline identical inputs.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +14,53 @@ import warnings
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
 
 from archsearch.data.dataset import Dataset
 
 #: Larger training sets are subsampled (seeded) so the baseline stays a matter of seconds.
 MAX_ROWS = 10_000
+NAMES = {"classification": "MLPClassifier", "regression": "MLPRegressor"}
 
 
-def sklearn_mlp_accuracy(data: Dataset, seed: int = 0) -> float:
-    """Test accuracy of `MLPClassifier(random_state=seed)` with default settings, fitted on
-    the same train+validation rows the final network is trained on."""
-    x = np.concatenate([_flat(data, data.x_train), _flat(data, data.x_val)])
-    y = np.concatenate([data.y_train.numpy(), data.y_val.numpy()])
+def baseline_name(task: str) -> str | None:
+    """The scikit-learn model that is the baseline of `task`, or None if it has none."""
+    return NAMES.get(task)
+
+
+def sklearn_baseline(data: Dataset, seed: int = 0) -> dict[str, float] | None:
+    """The default scikit-learn MLP's test scores (the task's `test_<metric>` names), fitted
+    on the same train+validation rows the final network is trained on; None for a task
+    without a baseline (reconstruction) or data without a test split."""
+    name = baseline_name(data.task.name)
+    if name is None or not data.has_test():
+        return None
+    x = torch.cat([data.x_train, data.x_val])
+    y = torch.cat([data.y_train, data.y_val]).numpy()
     if len(y) > MAX_ROWS:
         rows = np.random.default_rng(seed).choice(len(y), MAX_ROWS, replace=False)
-        x, y = x[rows], y[rows]
+        x, y = x[torch.from_numpy(rows)], y[rows]
+    scaler = StandardScaler().fit(_flat(data, x))
+    model = (MLPClassifier if name == "MLPClassifier" else MLPRegressor)(random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MLPClassifier(random_state=seed).fit(x, y)
-    return float(model.score(_flat(data, data.x_test), data.y_test.numpy()))
+        model.fit(
+            scaler.transform(_flat(data, x)), y.ravel() if y.ndim > 1 and y.shape[1] == 1 else y
+        )
+    outputs = model_outputs(model, scaler.transform(_flat(data, data.x_test)))
+    return data.task.test_scores(outputs, data.test_targets())
+
+
+def model_outputs(model: MLPClassifier | MLPRegressor, x: np.ndarray) -> torch.Tensor:
+    """What a network would output for `x`: class log-probabilities, or (N, k) predictions."""
+    if isinstance(model, MLPClassifier):
+        return torch.from_numpy(np.log(np.clip(model.predict_proba(x), 1e-12, 1.0))).float()
+    prediction = np.asarray(model.predict(x), dtype=np.float32)
+    return torch.from_numpy(prediction.reshape(len(x), -1))
 
 
 def _flat(data: Dataset, x: torch.Tensor) -> np.ndarray:
-    """Rows of features as the networks see them: raw images normalised per channel."""
+    """Rows of features as the networks see them (raw images normalised), flattened."""
     x = data.prepare(x)
-    return x.reshape(len(x), -1).float().numpy()
+    return x.reshape(len(x), -1).double().numpy()

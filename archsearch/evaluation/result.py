@@ -7,13 +7,15 @@ from typing import Any
 
 OK = "ok"
 FAILED = "failed"
+PRUNED = "pruned"
 
 
 @dataclass
 class Result:
-    """Reward (what the strategy maximises), metrics (val_accuracy, val_loss, params,
-    train_seconds, ...), the per-epoch learning curve, and status `ok`/`failed` with a reason.
-    A failed trial has reward 0.0 so that every strategy can learn to avoid it."""
+    """Reward (what the strategy maximises), metrics (val_accuracy or val_r2, val_loss,
+    params, train_seconds, ...), the per-epoch learning curve, and status `ok`/`failed`/
+    `pruned` with a reason. A failed result carries its task's failed reward, below every
+    working one, so every strategy learns to avoid it."""
 
     reward: float
     metrics: dict[str, float] = field(default_factory=dict)
@@ -22,8 +24,8 @@ class Result:
     reason: str = ""
 
     @classmethod
-    def failed(cls, reason: str, **metrics: float) -> Result:
-        return cls(reward=0.0, metrics=dict(metrics), status=FAILED, reason=reason)
+    def failed(cls, reason: str, reward: float, **metrics: float) -> Result:
+        return cls(reward=reward, metrics=dict(metrics), status=FAILED, reason=reason)
 
     @property
     def ok(self) -> bool:

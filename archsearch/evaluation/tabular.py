@@ -1,14 +1,14 @@
 """`TabularEvaluator`: NAS-Bench-201 accuracies looked up instead of trained.
 
 Every cell of the `nb201` space was trained by the benchmark's authors, so a search strategy can
-be compared over many seeds in seconds. The table is either
+be compared over many seeds in seconds. The table is a CSV file in the layout of
+`shared/data/nats_bench.csv`: one row per cell, the cell's NAS-Bench-201 string in
+`ArchitectureString` and the 200-epoch test accuracy in percent (mean over training seeds) in
+`CIFAR10TestAccuracy200Epochs`, `CIFAR100TestAccuracy200Epochs` and
+`ImageNetTestAccuracy200Epochs`.
 
-- a CSV file in the layout of `shared/data/nats_bench.csv`: one row per cell, the cell's
-  NAS-Bench-201 string in `ArchitectureString` and the 200-epoch test accuracy in percent (mean
-  over training seeds) in `CIFAR10TestAccuracy200Epochs`, `CIFAR100TestAccuracy200Epochs` and
-  `ImageNetTestAccuracy200Epochs`; or
-- the official NATS-Bench topology file (any path that is not a `.csv`), read with the optional
-  `nats_bench` package. That path reads every cell's record once (minutes) into the same table.
+The official NATS-Bench files are pickles, and unpickling a file can run code, so they are not
+read here: export the table to CSV once, with the official API, where you trust the file.
 
 The reward is the accuracy as a **fraction** in [0, 1], like `val_accuracy` everywhere else in
 archsearch; `metrics["test_accuracy"]` holds the same fraction. These tables only hold test
@@ -18,12 +18,17 @@ accuracies, so on them a search is a benchmark of the search strategy, not model
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from archsearch.evaluation.base import Evaluator
+from archsearch.evaluation.base import Context, Evaluator
 from archsearch.evaluation.result import Result
+from archsearch.options import Options
 from archsearch.spaces.base import Architecture
 from archsearch.spaces.cell import NB201Space
+from archsearch.tasks.base import OutputSpec
+from archsearch.tasks.classification import Classification
 
 ARCH_COLUMN = "ArchitectureString"
 COLUMNS = {
@@ -35,27 +40,47 @@ INPUTS = {"cifar10": (3, 32, 32), "cifar100": (3, 32, 32), "ImageNet16-120": (3,
 CLASSES = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 
 
+@dataclass
+class TabularOptions(Options):
+    """`table`: the CSV file; `dataset`: whose accuracies reward (cifar10, cifar100 or
+    ImageNet16-120)."""
+
+    table: str = ""
+    dataset: str = "cifar10"
+
+
 class TabularEvaluator(Evaluator):
     """Rewards `nb201` architectures with their tabulated test accuracy (a fraction) on
     `dataset` (cifar10, cifar100 or ImageNet16-120)."""
 
-    def __init__(self, path: str | Path, dataset: str = "cifar10") -> None:
-        if dataset not in COLUMNS:
-            raise ValueError(f"unknown dataset {dataset!r}; choose one of: {', '.join(COLUMNS)}")
-        path = Path(path)
-        self.dataset = dataset
+    name = "tabular"
+    Options = TabularOptions
+
+    def __init__(self, context: Context, **options: Any) -> None:
+        super().__init__(context, **options)
+        o = self.options
+        if context.space.name != "nb201":
+            raise ValueError(
+                f"the tabular evaluator answers for the nb201 space, not {context.space.name!r}"
+            )
+        if o.dataset not in COLUMNS:
+            raise ValueError(f"unknown dataset {o.dataset!r}; choose one of: {', '.join(COLUMNS)}")
+        if not o.table:
+            raise ValueError("the tabular evaluator needs table=PATH of a NAS-Bench-201 CSV")
+        self.dataset = o.dataset
         self.space = NB201Space()
-        self.table = read_csv(path, dataset) if path.suffix == ".csv" else read_nats(path, dataset)
+        self.table = read_csv(Path(o.table), o.dataset)
+        self.output = OutputSpec((CLASSES[o.dataset],))
 
     def evaluate(self, arch: Architecture, seed: int) -> Result:
         try:
             key = self.space.to_string(arch)
         except KeyError as exc:
-            return Result.failed(f"not an nb201 architecture: decision {exc} is missing")
+            return self.failed(f"not an nb201 architecture: decision {exc} is missing")
         accuracy = self.table.get(key)
         if accuracy is None:
-            return Result.failed(f"{key} is not in the table")
-        params = self.space.count_params(arch, INPUTS[self.dataset], CLASSES[self.dataset])
+            return self.failed(f"{key} is not in the table")
+        params = self.space.count_params(arch, INPUTS[self.dataset], self.output)
         return Result(reward=accuracy, metrics={"test_accuracy": accuracy, "params": params})
 
     def optimum(self) -> float:
@@ -63,8 +88,19 @@ class TabularEvaluator(Evaluator):
         return max(self.table.values())
 
 
+def tabular_evaluator(table: str | Path, dataset: str = "cifar10") -> TabularEvaluator:
+    """A tabular evaluator for the standard nb201 space, for benchmarks outside a run."""
+    context = Context(NB201Space(), Classification(CLASSES.get(dataset, 10)))
+    return TabularEvaluator(context, table=str(table), dataset=dataset)
+
+
 def read_csv(path: Path, dataset: str) -> dict[str, float]:
     """{NAS-Bench-201 string: accuracy fraction} from a CSV table; `ValueError` in one line."""
+    if path.suffix != ".csv":
+        raise ValueError(
+            f"{path}: only CSV tables are read; the official NATS-Bench files are pickles, "
+            "which can run code when loaded — export the table to CSV where you trust the file"
+        )
     if not path.is_file():
         raise ValueError(f"{path}: no such table file; give the path of a NAS-Bench-201 CSV")
     column = COLUMNS[dataset]
@@ -86,21 +122,3 @@ def read_csv(path: Path, dataset: str) -> dict[str, float]:
     if not table:
         raise ValueError(f"{path}: the table has no rows")
     return table
-
-
-def read_nats(path: Path, dataset: str) -> dict[str, float]:
-    """The same table from the official NATS-Bench topology file (`nats_bench` package)."""
-    try:
-        from nats_bench import create
-    except ImportError:
-        raise ValueError(
-            f"{path}: not a .csv table, and reading the official NATS-Bench file needs "
-            "`pip install nats_bench`"
-        ) from None
-    if not path.exists():
-        raise ValueError(f"{path}: no such NATS-Bench file or folder")
-    api = create(str(path), "tss", fast_mode=True, verbose=False)
-    return {
-        api.arch(i): api.get_more_info(i, dataset, hp="200", is_random=False)["test-accuracy"] / 100
-        for i in range(len(api))
-    }

@@ -19,12 +19,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from archsearch.data.dataset import Normalization, stratified_subset
 from archsearch.evaluation.augment import AUGMENT, BatchAugment, augments
+from archsearch.tasks.base import Task
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("cosine", "constant", "onecycle", "plateau")
@@ -109,130 +110,178 @@ class TrainConfig:
 
 
 Split = tuple[torch.Tensor, torch.Tensor]
+Curve = list[dict[str, float]]
 
 
 def train(
     model: nn.Module,
+    task: Task,
     train_split: Split,
     val_split: Split | None,
     config: TrainConfig,
     seed: int,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    *,
     norm: Normalization | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
     resume: dict[str, Any] | None = None,
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
     patience: int | None = None,
-) -> list[dict[str, float]]:
-    """Train `model` in place for `config.epochs`; return the curve, one dict per epoch with
-    epoch, train_loss, train_accuracy, lr (reached at the epoch's end), (given a validation
-    split) val_loss, val_accuracy, and seconds. Raw uint8 images need their `norm`
-    (`Dataset.norm`). `seed` fixes batch order and augmentation; the model's initial weights
-    are the caller's.
+) -> Curve:
+    """Train `model` in place for `config.epochs` on `task`; return the curve, one dict per
+    epoch with epoch, train_loss and the task's other metrics as train_<metric>, lr (reached
+    at the epoch's end), (given a validation split) val_<metric> for each of the task's
+    metrics, and seconds. Raw uint8 images need their `norm` (`Dataset.norm`). `seed` fixes
+    batch order and augmentation; the model's initial weights are the caller's.
 
     `on_checkpoint` gets, after every epoch, a state (tensors and plain data: saves with
     `torch.save`, loads with `weights_only=True`) that `resume` continues from exactly. With
-    `patience` and a validation split, training stops early once validation accuracy has not
-    improved for that many epochs."""
+    `patience` and a validation split, training stops early once the validation score
+    (`task.score`) has not improved for that many epochs."""
     config.validate()
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if params > config.max_params:
         raise TrainingFailed(f"{params:,} parameters exceed max_params {config.max_params:,}")
     x, y = train_split
     if config.train_subset is not None and config.train_subset < len(y):
-        rows = stratified_subset(y.cpu().numpy(), config.train_subset, SUBSET_SEED)
-        rows = torch.from_numpy(rows).to(y.device)
-        x, y = x.index_select(0, rows), y.index_select(0, rows)
-    runner = _Runner(config, norm, x)
-    runner.place(model)
-    x, y = x.to(runner.device), y.to(runner.device)
+        rows = torch.from_numpy(subset_rows(y.cpu().numpy(), config.train_subset, SUBSET_SEED))
+        x, y = x.index_select(0, rows.to(x.device)), y.index_select(0, rows.to(y.device))
+    session = _Session(model, task, config, seed, norm, x, y)
     if val_split is not None:
-        val_split = (val_split[0].to(runner.device), val_split[1].to(runner.device))
-    generator = torch.Generator(device=runner.device).manual_seed(seed)
-    augment = None
-    if augments(config.augment, x.shape[1:]):
-        augment = BatchAugment(generator, config.crop_padding, config.flip, config.cutout)
-    optimizer = _optimizer(model, config)
-    steps = math.ceil(len(y) / config.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(config, steps))
-    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="max", factor=0.2, patience=config.plateau_patience
-    )
-    scaler = torch.amp.GradScaler(runner.device.type, enabled=runner.amp == torch.float16)
-    check_each_step = runner.device.type == "cpu"  # free there; a GPU would wait for the host
-    parts = {
-        "model": model,
-        "optimizer": optimizer,
-        "scheduler": scheduler,
-        "plateau": plateau,
-        "scaler": scaler,
-    }
-    curve: list[dict[str, float]] = []
-    if resume is not None:
-        for name, part in parts.items():
-            part.load_state_dict(resume[name])
-        generator.set_state(resume["generator"])
-        curve = [dict(point) for point in resume["curve"]]
+        val_split = (val_split[0].to(session.device), val_split[1].to(session.device))
+    curve = session.load(resume) if resume is not None else []
+    score = f"val_{task.score}"
     for epoch in range(len(curve) + 1, config.epochs + 1):
-        if patience is not None and val_split is not None and _stale(curve) >= patience:
+        if patience is not None and val_split is not None and stale(curve, score) >= patience:
             break
         start = time.perf_counter()
-        model.train()
-        total_loss = torch.zeros((), device=runner.device)
-        correct = torch.zeros((), dtype=torch.long, device=runner.device)
-        order = torch.randperm(len(y), generator=generator, device=runner.device)
-        for rows in order.split(config.batch_size):
-            # index_select: plain indexing of uint8 images is ~100x slower on CPU (torch 2.13)
-            xb, yb = runner.prepare(x.index_select(0, rows)), y.index_select(0, rows)
-            if augment is not None:
-                xb = augment(xb)
-            with runner.autocast():
-                logits = model(runner.layout(xb))
-                loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
-            if check_each_step:
-                _check_finite(loss, epoch)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            if config.schedule != "plateau":  # LambdaLR would undo the plateau's reductions
-                scheduler.step()
-            total_loss += loss.detach() * len(rows)
-            correct += (logits.argmax(1) == yb).sum()
-        _check_finite(total_loss, epoch)
-        point = {
-            "epoch": epoch,
-            "train_loss": total_loss.item() / len(y),
-            "train_accuracy": correct.item() / len(y),
-            "lr": optimizer.param_groups[0]["lr"],
-        }
+        point = session.run_epoch(epoch)
         if val_split is not None:
-            val_loss, val_accuracy = _measure(model, val_split, runner)
-            point.update(val_loss=val_loss, val_accuracy=val_accuracy)
+            metrics = measure(model, task, val_split, session.runner)
+            point.update({f"val_{k}": v for k, v in metrics.items()})
         if config.schedule == "plateau":
-            plateau.step(point.get("val_accuracy", point["train_accuracy"]))
+            session.plateau.step(point.get(score, -point["train_loss"]))
         point["seconds"] = time.perf_counter() - start
         curve.append(point)
         if on_epoch is not None:
             on_epoch(point)
         if on_checkpoint is not None:
-            state = {name: part.state_dict() for name, part in parts.items()}
-            on_checkpoint({**state, "generator": generator.get_state(), "curve": curve})
+            on_checkpoint(session.state(curve))
     return curve
 
 
-def _stale(curve: list[dict[str, float]]) -> int:
-    """Epochs since the best validation accuracy so far (0 when the last is the best)."""
+def subset_rows(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted indices of `size` rows: stratified for class labels, a seeded random choice for
+    numeric targets; a smaller subset is part of a larger one with the same seed."""
+    if y.ndim == 1 and y.dtype == np.int64:
+        return stratified_subset(y, size, seed)
+    return np.sort(np.random.default_rng(seed).permutation(len(y))[:size])
+
+
+class _Session:
+    """One training: the model on its device, the data there, the optimiser, the learning-rate
+    schedules, the loss scaler and the generator of batch order and augmentation."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task: Task,
+        config: TrainConfig,
+        seed: int,
+        norm: Normalization | None,
+        x: torch.Tensor,
+        y: torch.Tensor,
+    ) -> None:
+        self.model, self.task, self.config = model, task, config
+        self.runner = _Runner(config, norm, x)
+        self.runner.place(model)
+        self.device = self.runner.device
+        self.x, self.y = x.to(self.device), y.to(self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.augment = None
+        if augments(config.augment, x.shape[1:]):
+            self.augment = BatchAugment(
+                self.generator, config.crop_padding, config.flip, config.cutout
+            )
+        self.optimizer = _optimizer(model, config)
+        steps = math.ceil(len(y) / config.batch_size)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(config, steps))
+        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="max", factor=0.2, patience=config.plateau_patience
+        )
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.runner.amp == torch.float16
+        )
+        self.check_each_step = self.device.type == "cpu"  # free there; a GPU would wait
+
+    def parts(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "plateau": self.plateau,
+            "scaler": self.scaler,
+        }
+
+    def state(self, curve: Curve) -> dict[str, Any]:
+        state = {name: part.state_dict() for name, part in self.parts().items()}
+        return {**state, "generator": self.generator.get_state(), "curve": curve}
+
+    def load(self, state: dict[str, Any]) -> Curve:
+        for name, part in self.parts().items():
+            part.load_state_dict(state[name])
+        self.generator.set_state(state["generator"])
+        return [dict(point) for point in state["curve"]]
+
+    def run_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the training rows in a seeded order; the epoch's training metrics."""
+        model, task, config, runner = self.model, self.task, self.config, self.runner
+        model.train()
+        sums: dict[str, torch.Tensor] = {}
+        order = torch.randperm(len(self.y), generator=self.generator, device=self.device)
+        for rows in order.split(config.batch_size):
+            # index_select: plain indexing of uint8 images is ~100x slower on CPU (torch 2.13)
+            xb = runner.prepare(self.x.index_select(0, rows))
+            if self.augment is not None:
+                xb = self.augment(xb)
+            yb = xb if task.targets_are_inputs else self.y.index_select(0, rows)
+            with runner.autocast():
+                outputs = model(runner.layout(xb))
+                loss = task.loss(outputs, yb, config.label_smoothing)
+            if self.check_each_step:
+                _check_finite(loss, epoch)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if config.schedule != "plateau":  # LambdaLR would undo the plateau's reductions
+                self.scheduler.step()
+            _accumulate(sums, task.batch_sums(outputs.detach(), yb))
+        metrics = task.metrics(sums, len(self.y))
+        _check_finite(torch.tensor(metrics["loss"]), epoch)
+        point: dict[str, float] = {"epoch": epoch}
+        point.update({f"train_{k}": v for k, v in metrics.items()})
+        point["lr"] = self.optimizer.param_groups[0]["lr"]
+        return point
+
+
+def _accumulate(total: dict[str, torch.Tensor], sums: dict[str, torch.Tensor]) -> None:
+    for key, value in sums.items():
+        total[key] = total[key] + value if key in total else value
+
+
+def stale(curve: Curve, score: str) -> int:
+    """Epochs since the best `score` so far (0 when the last is the best)."""
     if not curve:
         return 0
-    accuracies = [point["val_accuracy"] for point in curve]
-    return len(curve) - 1 - accuracies.index(max(accuracies))
+    values = [point[score] for point in curve]
+    return len(curve) - 1 - values.index(max(values))
 
 
 @torch.no_grad()
 def predict(
     model: nn.Module, x: torch.Tensor, config: TrainConfig, norm: Normalization | None = None
 ) -> torch.Tensor:
-    """Logits (float32, on the CPU) for every row of `x`, in evaluation mode, in batches, on
+    """Outputs (float32, on the CPU) for every row of `x`, in evaluation mode, in batches, on
     the config's device (the model is moved there)."""
     runner = _Runner(config, norm, x)
     runner.place(model)
@@ -241,31 +290,35 @@ def predict(
 
 
 def evaluate(
-    model: nn.Module, split: Split, config: TrainConfig, norm: Normalization | None = None
-) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of `model` on a split."""
+    model: nn.Module,
+    task: Task,
+    split: Split,
+    config: TrainConfig,
+    norm: Normalization | None = None,
+) -> dict[str, float]:
+    """The task's metrics of `model` on a split."""
     runner = _Runner(config, norm, split[0])
     runner.place(model)
-    return _measure(model, split, runner)
+    return measure(model, task, split, runner)
 
 
 @torch.no_grad()
-def _measure(model: nn.Module, split: Split, runner: _Runner) -> tuple[float, float]:
+def measure(model: nn.Module, task: Task, split: Split, runner: _Runner) -> dict[str, float]:
+    """The task's metrics of `model` on a split, in evaluation mode; `TrainingFailed` when
+    the loss is not finite."""
     x, y = split
-    if len(y) == 0:
+    if len(x) == 0:
         raise ValueError("cannot evaluate on an empty split")
     model.eval()
-    total_loss = torch.zeros((), device=runner.device)
-    correct = torch.zeros((), dtype=torch.long, device=runner.device)
+    sums: dict[str, torch.Tensor] = {}
     for xb, yb in zip(runner.batches(x), runner.batches(y)):
-        logits = runner.forward(model, xb).float()
-        yb = yb.to(runner.device)
-        total_loss += F.cross_entropy(logits, yb, reduction="sum")
-        correct += (logits.argmax(1) == yb).sum()
-    loss = total_loss.item() / len(y)
-    if not math.isfinite(loss):
-        raise TrainingFailed(f"validation loss is {loss}")
-    return loss, correct.item() / len(y)
+        outputs = runner.forward(model, xb).float()
+        target = runner.prepare(xb) if task.targets_are_inputs else yb.to(runner.device)
+        _accumulate(sums, task.batch_sums(outputs, target))
+    metrics = task.metrics(sums, len(x))
+    if not math.isfinite(metrics["loss"]):
+        raise TrainingFailed(f"validation loss is {metrics['loss']}")
+    return metrics
 
 
 class _Runner:

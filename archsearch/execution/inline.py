@@ -13,9 +13,13 @@ from archsearch.spaces.base import Architecture
 class InlineExecutor(Executor):
     """Evaluates each architecture as it is submitted, in this process."""
 
+    name = "inline"
     capacity = 1
 
     def submit(self, evaluator: Evaluator, arch: Architecture, seed: int) -> Future[Result]:
         future: Future[Result] = Future()
-        future.set_result(evaluator.evaluate(arch, seed))
+        try:
+            future.set_result(evaluator.evaluate(arch, seed))
+        except Exception as exc:  # noqa: BLE001 - the loop records it as a failed trial
+            future.set_exception(exc)
         return future

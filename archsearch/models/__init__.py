@@ -14,7 +14,7 @@ __all__ = ["REFERENCE_MODELS", "ReferenceModel", "nascnn15", "nascnn15_arch", "n
 class ReferenceModel:
     """A published network: the space it belongs to and its architecture there, so it is
     built, trained and exported like any searched architecture
-    (`space.build(arch, input_shape, num_classes)`)."""
+    (`space.build(arch, input_shape, output)`)."""
 
     space: Space
     arch: Architecture

@@ -15,6 +15,7 @@ from torch import nn
 
 from archsearch.spaces.base import Architecture
 from archsearch.spaces.cnn import CNNSpace
+from archsearch.tasks.base import OutputSpec
 
 #: (filter height, filter width, filters, inputs) of C1..C15; input 0 is the image.
 LAYERS: tuple[tuple[int, int, int, tuple[int, ...]], ...] = (
@@ -57,4 +58,6 @@ def nascnn15_arch() -> Architecture:
 def nascnn15(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
     """A freshly initialised NASCNN15 for `in_channels` x 32 x 32 images (any size works: it
     has no strides or pooling) and `num_classes` classes."""
-    return nascnn15_space().build(nascnn15_arch(), (in_channels, 32, 32), num_classes)
+    return nascnn15_space().build(
+        nascnn15_arch(), (in_channels, 32, 32), OutputSpec((num_classes,))
+    )

@@ -15,8 +15,8 @@ from archsearch.ledger import Trial  # noqa: E402
 
 
 def plot_rewards(trials: Sequence[Trial], path: Path) -> None:
-    """Reward of each trial (failed ones marked), the best so far, and the strategy's
-    baseline when it reports one."""
+    """Reward of each trial (failed ones marked at their reward), the best so far, and the
+    strategy's baseline when it reports one."""
     fig, ax = plt.subplots(figsize=(7, 4))
     numbers = [t.number + 1 for t in trials]
     ok = [t for t in trials if t.result.ok]
@@ -25,7 +25,7 @@ def plot_rewards(trials: Sequence[Trial], path: Path) -> None:
     if failed:
         ax.scatter(
             [t.number + 1 for t in failed],
-            [0.0] * len(failed),
+            [t.result.reward for t in failed],
             marker="x",
             color="tab:red",
             label="failed",
@@ -61,11 +61,15 @@ def plot_entropy(trials: Sequence[Trial], path: Path) -> bool:
     return True
 
 
-def plot_training_curves(curve: Sequence[dict[str, float]], path: Path) -> None:
-    """Loss and accuracy per epoch, train and validation."""
+def plot_training_curves(curve: Sequence[dict[str, float]], path: Path, score: str = "") -> None:
+    """Loss and the task's score (accuracy, R², ...; found in the curve if not given) per
+    epoch, train and validation."""
     epochs = [p["epoch"] for p in curve]
+    if not score:
+        names = [k[len("train_") :] for k in curve[0] if k.startswith("train_")]
+        score = next((n for n in ("accuracy", "r2") if n in names), names[-1])
     fig, (loss, accuracy) = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, metric in ((loss, "loss"), (accuracy, "accuracy")):
+    for axis, metric in ((loss, "loss"), (accuracy, score)):
         axis.plot(epochs, [p[f"train_{metric}"] for p in curve], label="train")
         if all(f"val_{metric}" in p for p in curve):
             axis.plot(epochs, [p[f"val_{metric}"] for p in curve], label="validation")

@@ -12,11 +12,14 @@ import hashlib
 import json
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import torch
 from torch import nn
+
+from archsearch.tasks.base import OutputSpec
 
 Value = Any  # a JSON scalar for Categorical, a sorted tuple of ints for Inputs
 
@@ -99,7 +102,20 @@ class Architecture:
 
 class Space(ABC):
     """A search space: its decisions, sampling, validation, network building and the operators
-    strategies use (mutation, crossover, numeric encoding). Spaces know nothing of strategies."""
+    strategies use (mutation, crossover, numeric encoding). Spaces know nothing of strategies.
+
+    Example:
+        >>> import random
+        >>> from archsearch.spaces import get_space
+        >>> from archsearch.tasks.base import OutputSpec
+        >>> space = get_space("mlp", max_layers=2)
+        >>> arch = space.sample(random.Random(0))
+        >>> space.validate(arch)
+        >>> model = space.build(arch, (4,), OutputSpec((3,)))
+        >>> space.count_params(arch, (4,), OutputSpec((3,))) == sum(
+        ...     p.numel() for p in model.parameters())
+        True
+    """
 
     name: ClassVar[str]
     #: Whether inputs must be images (C, H, W); otherwise any shape (flattened as needed).
@@ -112,18 +128,50 @@ class Space(ABC):
         """The keyword arguments that recreate this space (saved next to architectures)."""
 
     @abstractmethod
-    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:
-        """A fresh `nn.Module` for inputs of `input_shape` (without batch) and `num_classes`."""
-
-    @abstractmethod
-    def count_params(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:
-        """Trainable parameters of `build(...)`, computed without building it."""
+    def build(
+        self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
+    ) -> nn.Module:
+        """A fresh `nn.Module` mapping inputs of `input_shape` (without batch) to `output`."""
 
     def is_active(self, index: int, chosen: Mapping[str, Value]) -> bool:
         """Whether decision `index` is taken, given the values chosen before it."""
         return True
 
+    def layer(self, index: int) -> int:
+        """The layer decision `index` belongs to (decisions of one layer are consecutive);
+        a space without layers makes each decision its own."""
+        return index
+
+    def supports(self, output: OutputSpec) -> bool:
+        """Whether networks of this space can produce `output` (most give vectors only)."""
+        return output.is_vector
+
+    @classmethod
+    def fitted_options(cls, input_shape: Sequence[int]) -> dict[str, Any]:
+        """Default options that depend on the data (e.g. downsampling for large images);
+        options the user gives override them."""
+        return {}
+
     # -- generic machinery built on the above --------------------------------------------------
+    def count_params(
+        self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
+    ) -> int:
+        """Trainable parameters of `build(...)`, from a build on the meta device: no memory is
+        allocated, whatever the size."""
+        with torch.device("meta"):
+            model = self.build(arch, input_shape, output)
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    def walk(self, choose: Callable[[Decision, dict[str, Value]], Value]) -> Architecture:
+        """The one walk over the decisions: in order, skipping inactive ones, each value given
+        by `choose(decision, values chosen so far)`. Sampling, completing, `make` and the
+        strategies' own walks are all this walk with another `choose`."""
+        chosen: dict[str, Value] = {}
+        for index, decision in enumerate(self.decisions):
+            if self.is_active(index, chosen):
+                chosen[decision.name] = choose(decision, chosen)
+        return Architecture(self.name, tuple(chosen.items()))
+
     def active_decisions(self, arch: Architecture) -> Iterator[tuple[int, Decision, Value]]:
         """(index, decision, value) for each active decision of `arch`, in order."""
         values = arch.as_dict()
@@ -132,16 +180,15 @@ class Space(ABC):
                 yield index, decision, values[decision.name]
 
     def complete(self, values: Mapping[str, Value], rng: random.Random) -> Architecture:
-        """Walk the decisions in order, keeping each valid value given and sampling the rest
-        uniformly; inactive decisions are dropped. Every operator ends here, so every
-        architecture a strategy proposes is valid by construction."""
-        chosen: dict[str, Value] = {}
-        for index, decision in enumerate(self.decisions):
-            if not self.is_active(index, chosen):
-                continue
-            value = _normalise(decision, values.get(decision.name))
-            chosen[decision.name] = value if decision.valid(value) else sample_value(decision, rng)
-        return Architecture(self.name, tuple(chosen.items()))
+        """Keep each valid value given and sample the rest uniformly; inactive decisions are
+        dropped. Every operator ends here, so every architecture a strategy proposes is valid
+        by construction."""
+
+        def choose(decision: Decision, chosen: dict[str, Value]) -> Value:
+            value = normalise(decision, values.get(decision.name))
+            return value if decision.valid(value) else sample_value(decision, rng)
+
+        return self.walk(choose)
 
     def sample(self, rng: random.Random) -> Architecture:
         """A uniformly sampled architecture (uniform per decision)."""
@@ -149,26 +196,24 @@ class Space(ABC):
 
     def make(self, values: Mapping[str, Value]) -> Architecture:
         """The architecture with exactly these values; `ValueError` says what is wrong."""
-        chosen: dict[str, Value] = {}
-        names = {d.name for d in self.decisions}
-        unknown = sorted(set(values) - names)
+        unknown = sorted(set(values) - {d.name for d in self.decisions})
         if unknown:
             raise ValueError(f"unknown decision(s) {unknown} for space {self.name!r}")
-        for index, decision in enumerate(self.decisions):
-            if not self.is_active(index, chosen):
-                continue
+
+        def choose(decision: Decision, chosen: dict[str, Value]) -> Value:
             if decision.name not in values:
                 raise ValueError(f"decision {decision.name!r} is missing")
-            value = _normalise(decision, values[decision.name])
+            value = normalise(decision, values[decision.name])
             if not decision.valid(value):
                 allowed = (
                     decision.choices
                     if isinstance(decision, Categorical)
-                    else (f"a subset of {list(decision.candidates)}")
+                    else f"a subset of {list(decision.candidates)}"
                 )
                 raise ValueError(f"{decision.name}={values[decision.name]!r} is not in {allowed}")
-            chosen[decision.name] = value
-        return Architecture(self.name, tuple(chosen.items()))
+            return value
+
+        return self.walk(choose)
 
     def from_json(self, data: Mapping[str, Any]) -> Architecture:
         """Inverse of `Architecture.to_json`, validated against this space."""
@@ -205,7 +250,8 @@ class Space(ABC):
             else:
                 options = [tuple(sorted(set(old) ^ {c})) for c in decision.candidates]
             for new in options:
-                out.append(self._fill_first({**values, decision.name: new}))
+                given = {**values, decision.name: new}
+                out.append(self.walk(lambda d, _, given=given: _given_or_first(d, given)))
         return out
 
     def crossover(self, a: Architecture, b: Architecture, rng: random.Random) -> Architecture:
@@ -254,19 +300,16 @@ class Space(ABC):
         conditional decisions override this to keep `size()` fast."""
         return False
 
-    def _fill_first(self, values: Mapping[str, Value]) -> Architecture:
-        chosen: dict[str, Value] = {}
-        for index, decision in enumerate(self.decisions):
-            if not self.is_active(index, chosen):
-                continue
-            value = _normalise(decision, values.get(decision.name))
-            if not decision.valid(value):
-                value = decision.choices[0] if isinstance(decision, Categorical) else ()
-            chosen[decision.name] = value
-        return Architecture(self.name, tuple(chosen.items()))
+
+def _given_or_first(decision: Decision, values: Mapping[str, Value]) -> Value:
+    value = normalise(decision, values.get(decision.name))
+    if decision.valid(value):
+        return value
+    return decision.choices[0] if isinstance(decision, Categorical) else ()
 
 
-def _normalise(decision: Decision, value: Value) -> Value:
+def normalise(decision: Decision, value: Value) -> Value:
+    """An `Inputs` value given as any list of ints as its canonical sorted tuple."""
     if isinstance(decision, Inputs) and isinstance(value, (list, tuple)):
         try:
             return tuple(sorted(set(int(v) for v in value)))

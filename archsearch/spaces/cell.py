@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from archsearch.spaces.base import Architecture, Categorical, Space
+from archsearch.tasks.base import OutputSpec
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to, from), in string order
@@ -86,26 +87,16 @@ class NB201Space(Space):
         return self.make(values)
 
     # -- networks ------------------------------------------------------------------------------
-    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:
+    def build(
+        self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
+    ) -> nn.Module:
         if len(input_shape) != 3:
             raise ValueError(f"the nb201 space needs image inputs (C, H, W), got {input_shape}")
+        if not output.is_vector:
+            raise ValueError(f"the nb201 space outputs vectors, not {output.shape}")
         return NB201Network(
-            self.cell_ops(arch), input_shape[0], num_classes, self.channels, self.cells_per_stage
+            self.cell_ops(arch), input_shape[0], output.size, self.channels, self.cells_per_stage
         )
-
-    def count_params(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:
-        c = self.channels
-        convs = {"nor_conv_1x1": 1, "nor_conv_3x3": 9}
-        cell_per_channel = [convs.get(op, 0) for op in self.cell_ops(arch).values()]
-        total = input_shape[0] * c * 9 + 2 * c  # stem
-        for stage in range(3):
-            width = c * 2**stage
-            if stage:  # residual block from width // 2 to width
-                half = width // 2
-                total += 9 * half * width + 9 * width * width + half * width + 4 * width
-            for k in cell_per_channel:
-                total += self.cells_per_stage * (k * width * width + (2 * width if k else 0))
-        return total + 2 * 4 * c + 4 * c * num_classes + num_classes
 
     def cell_ops(self, arch: Architecture) -> dict[tuple[int, int], str]:
         """The operation on each (to, from) edge."""
@@ -184,7 +175,7 @@ class NB201Network(nn.Module):
         self,
         ops: dict[tuple[int, int], str],
         in_channels: int,
-        num_classes: int,
+        outputs: int,
         channels: int = 16,
         cells_per_stage: int = 5,
     ) -> None:
@@ -205,7 +196,7 @@ class NB201Network(nn.Module):
             nn.ReLU(),
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
-            nn.Linear(width, num_classes),
+            nn.Linear(width, outputs),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

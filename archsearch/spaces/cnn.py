@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space, Value
+from archsearch.tasks.base import OutputSpec
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,13 @@ class CNNSpace(Space):
         }
 
     def is_active(self, index: int, chosen: Mapping[str, Value]) -> bool:
+        layer = self.layer(index)
+        return layer == 0 or layer <= chosen.get("depth", self.layers)
+
+    def layer(self, index: int) -> int:
+        """0 for `depth`, i for the decisions of convolution layer i."""
         name = self.decisions[index].name
-        if name == "depth":
-            return True
-        return int(name.rsplit("_", 1)[1]) <= chosen.get("depth", self.layers)
+        return 0 if name == "depth" else int(name.rsplit("_", 1)[1])
 
     def _later_depends_on(self, index: int) -> bool:
         return self.decisions[index].name == "depth"
@@ -121,23 +125,19 @@ class CNNSpace(Space):
             for i in range(1, self.depth(arch) + 1)
         ]
 
-    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:
-        return MacroCNN(self.conv_layers(arch), tuple(input_shape), num_classes)
-
-    def count_params(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:
-        layers = self.conv_layers(arch)
-        total = 0
-        for layer, in_channels in zip(layers, _in_channels(layers, input_shape[0])):
-            total += in_channels * layer.filters * layer.height * layer.width + 2 * layer.filters
-        features = sum(layers[j - 1].filters for j in _classifier_inputs(layers))
-        return total + features * num_classes + num_classes
+    def build(
+        self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
+    ) -> nn.Module:
+        if not output.is_vector:
+            raise ValueError(f"the cnn space outputs vectors, not {output.shape}")
+        return MacroCNN(self.conv_layers(arch), tuple(input_shape), output.size)
 
 
 class MacroCNN(nn.Module):
     """A network of the `cnn` space."""
 
     def __init__(
-        self, layers: Sequence[ConvLayer], input_shape: tuple[int, ...], num_classes: int
+        self, layers: Sequence[ConvLayer], input_shape: tuple[int, ...], outputs: int
     ) -> None:
         super().__init__()
         if len(input_shape) != 3:
@@ -168,7 +168,7 @@ class MacroCNN(nn.Module):
             blocks.append(nn.Sequential(*modules))
         self.blocks = nn.ModuleList(blocks)
         features = sum(layers[j - 1].filters for j in self.head_inputs)
-        self.classifier = nn.Linear(features, num_classes)
+        self.classifier = nn.Linear(features, outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs: list[torch.Tensor] = []

@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from archsearch.spaces.base import Architecture, Categorical, Decision, Space, Value
+from archsearch.tasks.base import OutputSpec
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,
@@ -61,13 +62,14 @@ class MLPSpace(Space):
         }
 
     def is_active(self, index: int, chosen: Mapping[str, Value]) -> bool:
-        if index == 0:
-            return True
-        layer = int(self.decisions[index].name.rsplit("_", 1)[1])
-        return layer <= chosen["depth"]
+        return index == 0 or self.layer(index) <= chosen["depth"]
 
     def _later_depends_on(self, index: int) -> bool:
         return index == 0
+
+    def layer(self, index: int) -> int:
+        """0 for `depth`, i for the decisions of hidden layer i."""
+        return 0 if index == 0 else int(self.decisions[index].name.rsplit("_", 1)[1])
 
     def layers(self, arch: Architecture) -> list[tuple[int, str, float]]:
         """(width, activation, dropout) of each hidden layer."""
@@ -80,7 +82,9 @@ class MLPSpace(Space):
             for i in range(1, arch["depth"] + 1)
         ]
 
-    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> nn.Module:
+    def build(
+        self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
+    ) -> nn.Module:
         modules: list[nn.Module] = [nn.Flatten()]
         previous = math.prod(input_shape)
         for width, activation, dropout in self.layers(arch):
@@ -88,9 +92,10 @@ class MLPSpace(Space):
             if dropout > 0:
                 modules.append(nn.Dropout(dropout))
             previous = width
-        modules.append(nn.Linear(previous, num_classes))
+        modules.append(nn.Linear(previous, output.size))
+        if not output.is_vector:
+            modules.append(nn.Unflatten(1, output.shape))
         return nn.Sequential(*modules)
 
-    def count_params(self, arch: Architecture, input_shape: Sequence[int], num_classes: int) -> int:
-        sizes = [math.prod(input_shape)] + [w for w, _, _ in self.layers(arch)] + [num_classes]
-        return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    def supports(self, output: OutputSpec) -> bool:
+        return True  # a dense network reshapes its last layer to any output

@@ -7,19 +7,14 @@ where it stopped.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from archsearch.evaluation.result import Result
+from archsearch.options import Options, parse_options
 from archsearch.spaces.base import Architecture, Space
-
-
-@dataclasses.dataclass
-class Options:
-    """A strategy's tunable knobs. Subclasses add fields with defaults."""
 
 
 class Strategy(ABC):
@@ -54,43 +49,6 @@ class Strategy(ABC):
     def stats(self) -> dict[str, float]:
         """Diagnostics recorded with each trial (e.g. the controller's entropy)."""
         return {}
-
-
-def parse_options(owner: str, cls: type, given: Mapping[str, Any]) -> Any:
-    """Build the `cls` options dataclass from `given`, converting strings (from the command
-    line) to each field's type; unknown names and unparsable values raise `ValueError`."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(given) - set(fields))
-    if unknown:
-        known = ", ".join(fields) or "none"
-        raise ValueError(f"unknown option(s) {unknown} for {owner}; known options: {known}")
-    values = {}
-    for key, value in given.items():
-        default = getattr(cls(), key)
-        values[key] = _convert(f"{owner} option {key}", value, default)
-    return cls(**values)
-
-
-def _convert(label: str, value: Any, default: Any) -> Any:
-    if default is None and isinstance(value, str):  # an optional number, off by default
-        if value.lower() in ("", "none", "off"):
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"{label}={value!r} is not a number") from None
-    if not isinstance(value, str) or isinstance(default, str) or default is None:
-        return value
-    try:
-        if isinstance(default, bool):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1", "yes")
-        if isinstance(default, (tuple, list)):
-            return tuple(float(v) if "." in v else int(v) for v in value.split(",") if v)
-        return type(default)(value)
-    except ValueError:
-        raise ValueError(f"{label}={value!r} is not a valid {type(default).__name__}") from None
 
 
 def _as_tuple(state: Any) -> Any:

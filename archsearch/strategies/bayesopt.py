@@ -34,8 +34,9 @@ from typing import Any
 import torch
 
 from archsearch.evaluation.result import Result
+from archsearch.options import Options
 from archsearch.spaces.base import Architecture, Space
-from archsearch.strategies.base import Options, Strategy
+from archsearch.strategies.base import Strategy
 
 LENGTHSCALES = (0.5, 1.0, 2.0, 4.0, 8.0)
 NOISES = (1e-4, 1e-2, 1e-1)

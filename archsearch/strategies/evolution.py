@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from archsearch.evaluation.result import Result
+from archsearch.options import Options
 from archsearch.spaces.base import Architecture, Space
-from archsearch.strategies.base import Options, Strategy
+from archsearch.strategies.base import Strategy
 
 Member = tuple[Architecture, float]
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archsearch.evaluation.result import Result
+from archsearch.options import Options
 from archsearch.spaces.base import (
     Architecture,
     Decision,
@@ -40,7 +41,7 @@ from archsearch.spaces.base import (
     sample_value,
     value_count,
 )
-from archsearch.strategies.base import Options, Strategy
+from archsearch.strategies.base import Strategy
 
 Step = tuple[str, str, int]  # (state key, action key, number of actions in that state)
 
@@ -99,16 +100,13 @@ class QLearning(Strategy):
 
     def ask(self) -> Architecture:
         epsilon = self.epsilon()
-        chosen: dict[str, Value] = {}
-        for index, decision in enumerate(self.space.decisions):
-            if not self.space.is_active(index, chosen):
-                continue
-            state = _key(list(chosen.values()))
+
+        def choose(decision: Decision, chosen: dict[str, Value]) -> Value:
             if self.rng.random() < epsilon:
-                chosen[decision.name] = sample_value(decision, self.rng)
-            else:
-                chosen[decision.name] = self._greedy(decision, state)
-        return self.space.complete(chosen, self.rng)
+                return sample_value(decision, self.rng)
+            return self._greedy(decision, _key(list(chosen.values())))
+
+        return self.space.walk(choose)
 
     def tell(self, arch: Architecture, result: Result) -> None:
         if arch.canonical not in self.seen:

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archsearch.evaluation.result import Result
-from archsearch.spaces.base import Architecture, Categorical, Inputs, Space, Value
+from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space, Value
 from archsearch.strategies.base import Strategy
 
 
@@ -101,78 +101,103 @@ class Controller(nn.Module):
         temperature: float | None = None,
         tanh_constant: float | None = None,
     ) -> Walk:
-        """Step through the active decisions. Each value comes from `given` (teacher forcing),
-        else is the most probable one (`greedy`), else is drawn with `generator`; decisions in
-        `forced` take that value and add nothing to the log-probability. Returns the
-        values, their total log-probability, the summed entropy of the distributions stepped
-        through, and each decision's distribution (choice probabilities, or P(edge) per
-        candidate)."""
-        zeros = torch.zeros(1, self.hidden)
-        state = [(zeros, zeros) for _ in self.cells]
-        x = self.start
-        chosen: dict[str, Value] = {}
-        anchors: dict[int, torch.Tensor] = {}  # layer -> W_prev h at its anchor point
-        log_prob, entropy = torch.zeros(()), torch.zeros(())
-        dists: dict[str, list[float]] = {}
+        """Step through the active decisions (the space's walk). Each value comes from
+        `given` (teacher forcing), else is the most probable one (`greedy`), else is drawn with
+        `generator`; decisions in `forced` take that value and add nothing to the
+        log-probability. Returns the values, their total log-probability, the summed entropy
+        of the distributions stepped through, and each decision's distribution (choice
+        probabilities, or P(edge) per candidate)."""
+        step = _Step(self, given, generator, forced, greedy, temperature, tanh_constant)
+        arch = self.space.walk(step.choose)
+        return arch.as_dict(), step.log_prob, step.entropy, step.dists
 
-        def shape(logits: torch.Tensor) -> torch.Tensor:
-            if temperature is not None:
-                logits = logits / temperature
-            if tanh_constant is not None:
-                logits = tanh_constant * torch.tanh(logits)
-            return logits
 
-        for index, decision in enumerate(self.space.decisions):
-            if not self.space.is_active(index, chosen):
-                continue
-            for i, cell in enumerate(self.cells):
-                state[i] = cell(x, state[i])
-                x = state[i][0]
-            h = x
-            if forced is not None and decision.name in forced:
-                assert isinstance(decision, Categorical), "only Categoricals can be forced"
-                choice = _index_of(decision, forced)
-                chosen[decision.name] = decision.choices[choice]
-                x = self.embeddings[f"d{index}"].weight[choice].unsqueeze(0)
-                continue
-            if isinstance(decision, Categorical):
-                logp = F.log_softmax(shape(self.heads[f"d{index}"](h))[0], dim=-1)
-                if given is not None:
-                    choice = _index_of(decision, given)
-                elif greedy:
-                    choice = int(logp.argmax())
-                else:
-                    choice = int(torch.multinomial(logp.exp(), 1, generator=generator))
-                log_prob = log_prob + logp[choice]
-                entropy = entropy - (logp.exp() * logp).sum()
-                dists[decision.name] = logp.exp().tolist()
-                chosen[decision.name] = decision.choices[choice]
-                x = self.embeddings[f"d{index}"].weight[choice].unsqueeze(0)
-                continue
-            missing = [j for j in decision.candidates if j not in anchors]
-            if missing:
-                raise ValueError(f"{decision.name}: no anchor for earlier layer(s) {missing}")
-            x, value = self.no_input, ()
-            if decision.candidates:
-                keys = torch.cat([anchors[j] for j in decision.candidates])
-                logits = shape(self.v(torch.tanh(keys + self.w_curr(h)))[:, 0])
-                p = torch.sigmoid(logits)
-                if given is not None:
-                    on = _edges_of(decision, given)
-                elif greedy:
-                    on = p > 0.5
-                else:
-                    on = torch.rand(len(p), generator=generator) < p
-                log_on, log_off = F.logsigmoid(logits), F.logsigmoid(-logits)
-                log_prob = log_prob + torch.where(on, log_on, log_off).sum()
-                entropy = entropy - (p * log_on + (1 - p) * log_off).sum()
-                dists[decision.name] = p.tolist()
-                value = tuple(j for j, bit in zip(decision.candidates, on.tolist()) if bit)
-                if on.any():
-                    x = keys[on].mean(dim=0, keepdim=True)
-            chosen[decision.name] = value
-            anchors[self.anchor_layer[index]] = self.w_prev(h)
-        return chosen, log_prob, entropy, dists
+class _Step:
+    """The state of one walk of the controller: LSTM states, anchor keys, the running
+    log-probability and entropy. `choose` is the space walk's callback."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        given: Mapping[str, Value] | None,
+        generator: torch.Generator | None,
+        forced: Mapping[str, Value] | None,
+        greedy: bool,
+        temperature: float | None,
+        tanh_constant: float | None,
+    ) -> None:
+        self.c, self.given, self.generator, self.forced = controller, given, generator, forced
+        self.greedy, self.temperature, self.tanh_constant = greedy, temperature, tanh_constant
+        zeros = torch.zeros(1, controller.hidden)
+        self.state = [(zeros, zeros) for _ in controller.cells]
+        self.x = controller.start
+        self.anchors: dict[int, torch.Tensor] = {}  # layer -> W_prev h at its anchor point
+        self.log_prob, self.entropy = torch.zeros(()), torch.zeros(())
+        self.dists: dict[str, list[float]] = {}
+        self.index = {d.name: i for i, d in enumerate(controller.space.decisions)}
+
+    def shape(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.temperature is not None:
+            logits = logits / self.temperature
+        if self.tanh_constant is not None:
+            logits = self.tanh_constant * torch.tanh(logits)
+        return logits
+
+    def choose(self, decision: Decision, chosen: dict[str, Value]) -> Value:
+        for i, cell in enumerate(self.c.cells):
+            self.state[i] = cell(self.x, self.state[i])
+            self.x = self.state[i][0]
+        index = self.index[decision.name]
+        if self.forced is not None and decision.name in self.forced:
+            assert isinstance(decision, Categorical), "only Categoricals can be forced"
+            choice = _index_of(decision, self.forced)
+            self.x = self.c.embeddings[f"d{index}"].weight[choice].unsqueeze(0)
+            return decision.choices[choice]
+        if isinstance(decision, Categorical):
+            return self.categorical(decision, index)
+        return self.inputs(decision, index)
+
+    def categorical(self, decision: Categorical, index: int) -> Value:
+        h = self.x
+        logp = F.log_softmax(self.shape(self.c.heads[f"d{index}"](h))[0], dim=-1)
+        if self.given is not None:
+            choice = _index_of(decision, self.given)
+        elif self.greedy:
+            choice = int(logp.argmax())
+        else:
+            choice = int(torch.multinomial(logp.exp(), 1, generator=self.generator))
+        self.log_prob = self.log_prob + logp[choice]
+        self.entropy = self.entropy - (logp.exp() * logp).sum()
+        self.dists[decision.name] = logp.exp().tolist()
+        self.x = self.c.embeddings[f"d{index}"].weight[choice].unsqueeze(0)
+        return decision.choices[choice]
+
+    def inputs(self, decision: Inputs, index: int) -> Value:
+        """Anchor-point attention: each candidate edge an independent Bernoulli."""
+        h = self.x
+        missing = [j for j in decision.candidates if j not in self.anchors]
+        if missing:
+            raise ValueError(f"{decision.name}: no anchor for earlier layer(s) {missing}")
+        self.x, value = self.c.no_input, ()
+        if decision.candidates:
+            keys = torch.cat([self.anchors[j] for j in decision.candidates])
+            logits = self.shape(self.c.v(torch.tanh(keys + self.c.w_curr(h)))[:, 0])
+            p = torch.sigmoid(logits)
+            if self.given is not None:
+                on = _edges_of(decision, self.given)
+            elif self.greedy:
+                on = p > 0.5
+            else:
+                on = torch.rand(len(p), generator=self.generator) < p
+            log_on, log_off = F.logsigmoid(logits), F.logsigmoid(-logits)
+            self.log_prob = self.log_prob + torch.where(on, log_on, log_off).sum()
+            self.entropy = self.entropy - (p * log_on + (1 - p) * log_off).sum()
+            self.dists[decision.name] = p.tolist()
+            value = tuple(j for j, bit in zip(decision.candidates, on.tolist()) if bit)
+            if on.any():
+                self.x = keys[on].mean(dim=0, keepdim=True)
+        self.anchors[self.c.anchor_layer[index]] = self.c.w_prev(h)
+        return value
 
 
 class Reinforce(Strategy):

@@ -10,7 +10,6 @@ from archsearch.data import (
     DataError,
     Normalization,
     load_dataset,
-    split_dataset,
     split_train_test,
     stratified_subset,
 )
@@ -33,7 +32,7 @@ def test_float_features_are_standardised_and_splits_disjoint():
     x = rng.normal(5.0, 3.0, (90, 4)).astype(np.float32)
     x[:, 0] = np.arange(90)  # a row id, to find rows again
     y = np.arange(90) % 3
-    data = split_dataset("toy", x, y, ["a", "b", "c"], seed=0)
+    data = split_train_test("toy", (x, y), None, ["a", "b", "c"], seed=0)
     assert data.norm is None and data.x_train.dtype == torch.float32
     assert data.x_train.mean(0).abs().max() < 1e-5
     assert (data.x_train.std(0, unbiased=False) - 1).abs().max() < 1e-4
@@ -46,7 +45,7 @@ def test_uint8_images_stay_raw_with_train_normalization():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (60, 3, 4, 4), dtype=np.uint8)
     x[:, 2] = 9  # a constant channel
-    data = split_dataset("img", x, np.arange(60) % 2, ["a", "b"], seed=0)
+    data = split_train_test("img", (x, np.arange(60) % 2), None, ["a", "b"], seed=0)
     assert data.x_train.dtype == torch.uint8
     train = data.x_train.numpy().astype(np.float64)
     assert data.norm.mean[:2] == pytest.approx(train.mean(axis=(0, 2, 3))[:2].tolist())
@@ -80,9 +79,9 @@ def test_official_test_split_is_kept_and_subsets_apply():
 def test_errors_are_data_errors_and_usage_errors():
     y = np.array([0, 0, 0, 0, 0, 1, 1])
     with pytest.raises(DataError, match="class 'b' has 2 row"):
-        split_dataset("tiny", np.zeros((7, 2)), y, ["a", "b"])
+        split_train_test("tiny", (np.zeros((7, 2)), y), None, ["a", "b"])
     with pytest.raises(DataError, match="val fraction"):
-        split_dataset("tiny", np.zeros((7, 2)), y, ["a", "b"], val_fraction=1.0)
+        split_train_test("tiny", (np.zeros((7, 2)), y), None, ["a", "b"], val_fraction=1.0)
     with pytest.raises(DataError, match="train subset"):
         split_train_test(
             "t", (np.zeros((6, 1)), np.arange(6) % 2), None, ["a", "b"], train_subset=0
@@ -95,3 +94,18 @@ def test_bundled_digits_as_images_with_source():
     assert data.input_shape == (1, 8, 8) and data.norm is None
     assert data.source == "bundled dataset digits"
     assert sum(data.sizes().values()) == 1797
+
+
+def test_the_search_view_holds_no_test_split():
+    data = load_dataset("iris", seed=0)
+    view = data.without_test()
+    assert view.x_test is None and view.y_test is None and "test" not in view.sizes()
+    assert torch.equal(view.x_train, data.x_train) and data.x_test is not None
+    with pytest.raises(ValueError, match="no test split"):
+        view.test_targets()
+
+
+def test_digits_as_images_for_reconstruction():
+    data = load_dataset("digits", images=True, seed=0, task="reconstruction")
+    assert data.task.name == "reconstruction" and data.task.output_spec().shape == (1, 8, 8)
+    assert torch.equal(data.test_targets(), data.x_test)  # float features: prepared as they are

@@ -6,6 +6,7 @@ import torch
 
 import archsearch.models
 from archsearch.models import REFERENCE_MODELS, nascnn15_arch, nascnn15_space
+from archsearch.tasks.base import OutputSpec
 
 # The table of shared/NASCNN15.md, transcribed independently of the module under test.
 TABLE = """
@@ -49,7 +50,7 @@ def test_exactly_4201630_parameters_counted_and_computed():
     model = archsearch.models.nascnn15(num_classes=10, in_channels=3)
     assert sum(p.numel() for p in model.parameters()) == 4_201_630
     space, arch = nascnn15_space(), nascnn15_arch()
-    assert space.count_params(arch, (3, 32, 32), 10) == 4_201_630
+    assert space.count_params(arch, (3, 32, 32), OutputSpec((10,))) == 4_201_630
 
 
 def test_forward_keeps_32x32_and_only_c15_reaches_the_classifier():
@@ -64,5 +65,5 @@ def test_registry_and_other_shapes():
     reference = REFERENCE_MODELS["nascnn15"]
     assert reference.arch == nascnn15_arch()
     reference.space.validate(reference.arch)
-    grey = reference.space.build(reference.arch, (1, 28, 28), 5)
+    grey = reference.space.build(reference.arch, (1, 28, 28), OutputSpec((5,)))
     assert grey.classifier.out_features == 5 and grey.blocks[0][0].in_channels == 1

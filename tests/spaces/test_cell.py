@@ -7,6 +7,7 @@ import torch
 
 from archsearch.spaces import get_space
 from archsearch.spaces.cell import OPS, NB201Space
+from archsearch.tasks.base import OutputSpec
 
 BEST_CIFAR10 = (
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
@@ -58,8 +59,10 @@ def test_malformed_strings_are_rejected(text):
 def test_full_skeleton_parameter_count_matches_the_built_network(text):
     space = NB201Space()
     arch = space.from_string(text)
-    model = space.build(arch, (3, 32, 32), 10)
-    assert space.count_params(arch, (3, 32, 32), 10) == sum(p.numel() for p in model.parameters())
+    model = space.build(arch, (3, 32, 32), OutputSpec((10,)))
+    assert space.count_params(arch, (3, 32, 32), OutputSpec((10,))) == sum(
+        p.numel() for p in model.parameters()
+    )
     cells = [m for m in model.modules() if type(m).__name__ == "Cell"]
     assert len(cells) == 15  # 3 stages of 5 cells
 
@@ -68,8 +71,10 @@ def test_full_skeleton_parameter_count_matches_the_built_network(text):
 def test_small_networks_run_and_match_param_count(seed):
     space = NB201Space(channels=4, cells_per_stage=1)
     arch = space.sample(random.Random(seed))
-    model = space.build(arch, (3, 8, 8), 7)
-    assert space.count_params(arch, (3, 8, 8), 7) == sum(p.numel() for p in model.parameters())
+    model = space.build(arch, (3, 8, 8), OutputSpec((7,)))
+    assert space.count_params(arch, (3, 8, 8), OutputSpec((7,))) == sum(
+        p.numel() for p in model.parameters()
+    )
     out = model(torch.randn(2, 3, 8, 8))
     assert out.shape == (2, 7)
     out.sum().backward()
@@ -78,7 +83,7 @@ def test_small_networks_run_and_match_param_count(seed):
 def test_cell_of_only_none_outputs_zeros_but_the_network_still_runs():
     space = NB201Space(channels=4, cells_per_stage=1)
     arch = space.from_string("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
-    model = space.build(arch, (3, 8, 8), 3)
+    model = space.build(arch, (3, 8, 8), OutputSpec((3,)))
     cell = next(m for m in model.modules() if type(m).__name__ == "Cell")
     assert torch.count_nonzero(cell(torch.randn(1, 4, 8, 8))) == 0
     assert model(torch.randn(2, 3, 8, 8)).shape == (2, 3)
@@ -88,4 +93,4 @@ def test_bad_options_and_inputs():
     with pytest.raises(ValueError):
         NB201Space(ops=("none", "sep_conv_5x5"))
     with pytest.raises(ValueError):
-        NB201Space().build(NB201Space().sample(random.Random(0)), (64,), 10)
+        NB201Space().build(NB201Space().sample(random.Random(0)), (64,), OutputSpec((10,)))

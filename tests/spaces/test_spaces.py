@@ -9,9 +9,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsearch.spaces import get_space, spaces
+from archsearch.spaces import SPACES, get_space
 from archsearch.spaces.cnn import CNNSpace
 from archsearch.spaces.mlp import MLPSpace
+from archsearch.tasks.base import OutputSpec
 
 CASES = [
     (MLPSpace(), (64,), 10),
@@ -29,8 +30,10 @@ CASES = [
 def test_sampled_architectures_build_and_match_param_count(space, shape, classes, seed):
     arch = space.sample(random.Random(seed))
     space.validate(arch)
-    model = space.build(arch, shape, classes)
-    assert space.count_params(arch, shape, classes) == sum(p.numel() for p in model.parameters())
+    model = space.build(arch, shape, OutputSpec((classes,)))
+    assert space.count_params(arch, shape, OutputSpec((classes,))) == sum(
+        p.numel() for p in model.parameters()
+    )
     x = torch.randn(3, *shape)
     out = model(x)
     assert out.shape == (3, classes)
@@ -114,7 +117,7 @@ def test_cnn_follows_the_papers_wiring_rules():
             "inputs_3": [1, 2],
         }
     )
-    model = space.build(arch, (1, 8, 8), 5)
+    model = space.build(arch, (1, 8, 8), OutputSpec((5,)))
     assert model.blocks[2][0].in_channels == 12  # 4 + 8 concatenated (4x4 padded to 8x8)
     assert model.head_inputs == (3,)
     assert model.classifier.in_features == 8
@@ -128,10 +131,12 @@ def test_space_sizes_are_exact_for_small_spaces():
 
 
 def test_registry_finds_spaces_and_rejects_unknown_names():
-    assert {"mlp", "cnn"} <= set(spaces())
+    assert {"mlp", "cnn"} <= set(SPACES.names())
     with pytest.raises(ValueError, match="unknown space 'nope'"):
         get_space("nope")
-    with pytest.raises(ValueError, match="bad option"):
+    with pytest.raises(
+        ValueError, match=r"unknown option\(s\) \['depth'\].*known options: max_layers"
+    ):
         get_space("mlp", depth=3)
 
 

@@ -7,14 +7,15 @@ import io
 import pytest
 import torch
 
-from archsearch.evaluation.base import Evaluator
+from archsearch.evaluation.base import Context, Evaluator
 from archsearch.evaluation.result import Result
 from archsearch.ledger import Ledger
 from archsearch.search import Budget, run_search
 from archsearch.spaces.cell import NB201Space
 from archsearch.spaces.cnn import CNNSpace
 from archsearch.spaces.mlp import MLPSpace
-from archsearch.strategies import get_strategy, strategies
+from archsearch.strategies import STRATEGIES, get_strategy
+from archsearch.tasks.classification import Classification
 
 SPACES = {
     "mlp": MLPSpace(max_layers=3, widths=(8, 16, 32), activations=("relu", "tanh")),
@@ -34,10 +35,15 @@ OPTIONS = {
 def result(arch):
     """A deterministic synthetic reward in [0, 1); a tenth of the architectures fail."""
     value = int(arch.hash[:8], 16) / 2**32
-    return Result.failed("synthetic failure") if value < 0.1 else Result(value)
+    return Result.failed("synthetic failure", -0.1) if value < 0.1 else Result(value)
 
 
 class SyntheticEvaluator(Evaluator):
+    name = "synthetic"
+
+    def __init__(self):
+        super().__init__(Context(SPACES["nb201"], Classification(10)))
+
     def evaluate(self, arch, seed):
         return result(arch)
 
@@ -61,7 +67,7 @@ def round_trip(state):
 
 
 @pytest.mark.parametrize("space_name", SPACES)
-@pytest.mark.parametrize("name", strategies())
+@pytest.mark.parametrize("name", STRATEGIES.names())
 def test_valid_proposals_and_exact_resume(name, space_name):
     space = SPACES[space_name]
     options = OPTIONS.get(name, {})
@@ -77,7 +83,7 @@ def test_valid_proposals_and_exact_resume(name, space_name):
     assert len(set(whole)) > STEPS // 2  # not a single architecture over and over
 
 
-@pytest.mark.parametrize("name", strategies())
+@pytest.mark.parametrize("name", STRATEGIES.names())
 def test_search_loop_reaches_the_budget_and_resumes_exactly(name, tmp_path):
     space = SPACES["nb201"]
 

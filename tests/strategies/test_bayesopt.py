@@ -81,7 +81,7 @@ def test_keeps_proposing_new_architectures_when_every_result_is_equal():
     for _ in range(8):
         arch = strategy.ask()
         asked.add(arch)
-        strategy.tell(arch, Result.failed("every network fails"))
+        strategy.tell(arch, Result.failed("every network fails", -0.1))
     assert len(asked) == 8
 
 

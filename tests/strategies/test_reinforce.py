@@ -251,7 +251,9 @@ def trajectory(strategy: Reinforce, start: int, stop: int) -> list[Architecture]
     asked = []
     for number in range(start, stop):
         arch = strategy.ask()
-        result = Result.failed("boom") if number % 7 == 6 else Result(match(space, target, arch))
+        result = (
+            Result.failed("boom", -0.1) if number % 7 == 6 else Result(match(space, target, arch))
+        )
         strategy.tell(arch, result)
         if number % 5 == 4:
             strategy.tell(space.sample(random.Random(number)), Result(0.5))
@@ -335,9 +337,9 @@ def test_cnn_samples_skip_connections_and_learns_from_any_architecture():
     # Results of architectures it did not ask, one rebuilt from JSON as the ledger does.
     foreign = space.sample(random.Random(0))
     strategy.tell(foreign, Result(0.7))
-    strategy.tell(space.from_json(foreign.to_json()), Result.failed("diverged"))
-    b = 0.35  # the first batch's mean, then one EMA step per reward
-    for r in (0.7, 0.0):
+    strategy.tell(space.from_json(foreign.to_json()), Result.failed("diverged", -0.1))
+    b = 0.3  # the first batch's mean, then one EMA step per reward
+    for r in (0.7, -0.1):
         b = 0.95 * b + 0.05 * r
     assert strategy.updates == 1 and strategy.baseline == pytest.approx(b)
 

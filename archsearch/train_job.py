@@ -1,0 +1,161 @@
+"""`archsearch train`: one architecture (a run's best, a JSON file or a reference network)
+trained with early stopping on a validation split, a checkpoint every epoch that a killed
+training resumes from, and one test score of the best epoch's weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+
+from archsearch.checkpoint import load_model, save_model
+from archsearch.config import TrainJob, save_json
+from archsearch.data.dataset import Dataset
+from archsearch.errors import UsageError
+from archsearch.evaluation.trainer import TrainingFailed, predict, train
+from archsearch.models import REFERENCE_MODELS
+from archsearch.reporting.plots import plot_confusion, plot_training_curves
+from archsearch.spaces import Architecture, Space, get_space
+
+
+def resolve_architecture(job: TrainJob) -> tuple[Space, Architecture]:
+    """The space and architecture a `TrainJob` names; `UsageError` saying what is wrong."""
+    if job.model is not None:
+        if job.model not in REFERENCE_MODELS:
+            raise UsageError(
+                f"unknown model {job.model!r}; choose one of: {', '.join(REFERENCE_MODELS)}"
+            )
+        reference = REFERENCE_MODELS[job.model]
+        return reference.space, reference.arch
+    path = Path(job.run) / "best_arch.json" if job.run is not None else Path(str(job.arch))
+    if job.run is not None and not path.is_file():
+        raise UsageError(f"{job.run} has no best_arch.json; is it a finished search run?")
+    try:
+        data = json.loads(path.read_text())
+        space = get_space(data["space"], **data.get("space_options", {}))
+        return space, space.from_json(data)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the architecture ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: not an architecture of archsearch ({exc})") from None
+
+
+def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | None = None) -> dict:
+    """Train `job`'s architecture into `out`: best-validation checkpoint, per-epoch metrics,
+    curve plots (and a confusion matrix for classification), and the test scores of the best
+    epoch's weights."""
+    log = log or sys.stderr
+    job.validate()
+    if not resume and out.exists() and any(out.iterdir()):
+        raise UsageError(
+            f"--out {out} is not empty; continue a killed training with "
+            f"`archsearch train --resume {out}` or choose another --out"
+        )
+    space, arch = resolve_architecture(job)
+    data = job.data.load(images=space.needs_images, seed=job.seed)
+    print(
+        f"archsearch: training {job.model or arch.hash} ({space.name} space) on {data.describe()}",
+        file=log,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    save_json(job, out / "config.json")
+    (out / "arch.json").write_text(
+        json.dumps({**arch.to_json(), "space_options": space.options()}, indent=2) + "\n"
+    )
+    curve = _train_with_checkpoints(job, space, arch, data, out, log)
+    model, _, _ = load_model(out / "best_model.pt")
+    outputs = predict(model, data.x_test, job.train, norm=data.norm)
+    results: dict[str, Any] = data.task.test_scores(outputs, data.test_targets())
+    score = f"val_{data.task.score}"
+    best = max(curve, key=lambda p: p[score])
+    results.update(
+        best_epoch=best["epoch"],
+        epochs_run=len(curve),
+        **{score: best[score]},
+        params=sum(p.numel() for p in model.parameters()),
+        images=data.sizes(),
+    )
+    plot_training_curves(curve, out / "curves.png")
+    if data.task.name == "classification":
+        matrix = confusion_matrix(data.y_test, outputs.argmax(1), data.num_classes)
+        results.update(confusion_matrix=matrix.tolist(), class_names=data.class_names)
+        plot_confusion(matrix.numpy(), data.class_names, out / "confusion.png")
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    test = f"test_{data.task.score}"
+    print(
+        f"archsearch: best epoch {best['epoch']} ({score} {best[score]:.4f}): {test} "
+        f"{results[test]:.4f}",
+        file=log,
+    )
+    return results
+
+
+def _train_with_checkpoints(
+    job: TrainJob, space: Space, arch: Architecture, data: Dataset, out: Path, log: TextIO
+) -> list[dict[str, float]]:
+    """Train with a checkpoint after every epoch (resumed from, if there is one) and the
+    best-validation weights in best_model.pt; return the curve."""
+    checkpoint_path = out / "checkpoint.pt"
+    state = torch.load(checkpoint_path, weights_only=True) if checkpoint_path.exists() else None
+    if state is not None:
+        print(f"archsearch: resuming after epoch {len(state['curve'])}", file=log)
+    torch.manual_seed(job.seed)
+    model = space.build(arch, data.input_shape, data.task.output_spec())
+    score = f"val_{data.task.score}"
+    best = max((p[score] for p in state["curve"]), default=-math.inf) if state else -math.inf
+
+    def on_epoch(point: dict[str, float]) -> None:
+        nonlocal best
+        if point[score] > best:
+            best = point[score]
+            save_model(out / "best_model.pt", model, space, arch, data)
+        print(
+            f"epoch {point['epoch']}/{job.train.epochs}  loss {point['train_loss']:.4f}  "
+            f"{score} {point[score]:.4f}  best {best:.4f}  {point['seconds']:.1f}s",
+            file=log,
+            flush=True,
+        )
+
+    def on_checkpoint(checkpoint: dict) -> None:
+        _atomic_write(checkpoint_path, lambda path: torch.save(checkpoint, path))
+        metrics = json.dumps(checkpoint["curve"], indent=2) + "\n"
+        _atomic_write(out / "metrics.json", lambda path: path.write_text(metrics))
+
+    try:
+        return train(
+            model,
+            data.task,
+            (data.x_train, data.y_train),
+            (data.x_val, data.y_val),
+            job.train,
+            job.seed,
+            norm=data.norm,
+            on_epoch=on_epoch,
+            resume=state,
+            on_checkpoint=on_checkpoint,
+            patience=job.patience,
+        )
+    except (TrainingFailed, RuntimeError) as exc:
+        raise UsageError(f"training failed: {str(exc).splitlines()[0]}") from None
+
+
+def confusion_matrix(truth: torch.Tensor, predicted: torch.Tensor, classes: int) -> torch.Tensor:
+    """Counts of (true class, predicted class)."""
+    flat = truth.long() * classes + predicted.long()
+    return torch.bincount(flat, minlength=classes * classes).reshape(classes, classes)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write beside `path`, then rename: a kill mid-write leaves the previous file intact."""
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    os.replace(partial, path)

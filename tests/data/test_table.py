@@ -1,0 +1,329 @@
+"""CSV tables: reading, train-only preprocessing, JSON round trips and one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from archsearch.data.table import (
+    MISSING,
+    DataError,
+    RawTable,
+    TablePreprocessor,
+    detect_task,
+    drop_missing_targets,
+    encode_classes,
+    numeric_target,
+    read_table,
+    table_from_arrays,
+)
+from archsearch.errors import UsageError
+
+
+def write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def csv_text(header, rows):
+    lines = [",".join(header)] if header else []
+    lines += [",".join(str(cell) for cell in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def raw(columns, target=None):
+    """A RawTable from {name: list of cells}; None or "" cells are missing."""
+    names = list(columns)
+    n = len(next(iter(columns.values())))
+    cells = []
+    for name in names:
+        array = np.empty(n, dtype=object)
+        array[:] = [None if cell in (None, "") else str(cell) for cell in columns[name]]
+        cells.append(array)
+    y = np.empty(n, dtype=object)
+    y[:] = target if target is not None else ["a", "b"] * (n // 2) + ["a"] * (n % 2)
+    return RawTable("t.csv", names, cells, "y", y)
+
+
+def error_of(call, *args, **kwargs):
+    with pytest.raises(DataError) as info:
+        call(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message and isinstance(info.value, UsageError)
+    return message
+
+
+# Reading
+
+
+def test_header_and_target_by_name(tmp_path):
+    path = write(tmp_path, csv_text(["age", "colour", "label"], [[30, "red", "yes"]] * 3))
+    table = read_table(path, "label")
+    assert table.names == ["age", "colour"] and table.target_name == "label"
+    assert len(table) == 3 and table.columns[1].tolist() == ["red"] * 3
+    assert table.target.dtype == object and table.source == str(path)
+
+
+def test_no_header_target_by_index(tmp_path):
+    path = write(tmp_path, csv_text(None, [[i, i * 2.5, i % 2] for i in range(5)]))
+    table = read_table(path, "2")
+    assert table.names == ["column 0", "column 1"] and table.target_name == "column 2"
+    assert len(table) == 5 and table.target.tolist() == ["0", "1", "0", "1", "0"]
+
+
+def test_text_only_file_has_a_header_when_the_target_names_a_first_row_cell(tmp_path):
+    path = write(tmp_path, csv_text(["colour", "label"], [["red", "a"], ["blue", "b"]]))
+    assert read_table(path, "label").names == ["colour"]
+    assert len(read_table(path, "1")) == 3  # by index: no header, the first row is data
+
+
+def test_bom_blank_lines_whitespace_and_missing_markers(tmp_path):
+    path = tmp_path / "bom.csv"
+    text = "x, y ,t\n\n1, NA ,a\n\n2,?,b\n , , \n3, z ,\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    table = read_table(path, "t")
+    assert table.names == ["x", "y"]
+    assert table.columns[1].tolist() == [None, None, "z"]
+    assert table.target.tolist() == ["a", "b", None]  # a missing target is kept here
+    assert {"", "na", "n/a", "nan", "null", "none", "?"} <= MISSING
+
+
+def test_semicolon_separated_file(tmp_path):
+    path = write(tmp_path, "a;b;quality\n1.5;2;5\n2.5;3;6\n")
+    table = read_table(path, "quality")
+    assert table.names == ["a", "b"] and table.columns[0].tolist() == ["1.5", "2.5"]
+
+
+def test_drop_missing_targets_counts(tmp_path):
+    path = write(tmp_path, csv_text(["x", "t"], [[1, "a"], [2, ""], [3, "b"], [4, "n/a"]]))
+    kept, dropped = drop_missing_targets(read_table(path, "t"))
+    assert dropped == 2 and kept.target.tolist() == ["a", "b"]
+    assert kept.columns[0].tolist() == ["1", "3"]
+
+
+# Reading errors: one line, naming the file and what to fix
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"name,t\ncaf\xe9,1\nx,2\n")
+    message = error_of(read_table, path, "t")
+    assert str(path) in message and "UTF-8" in message and "line 2" in message
+
+
+def test_ragged_rows(tmp_path):
+    path = write(tmp_path, "a,b,t\n1,2,3\n1,2\n")
+    message = error_of(read_table, path, "t")
+    assert "line 3 has 2 fields" in message and "has 3" in message
+
+
+def test_no_such_column_lists_the_header(tmp_path):
+    path = write(tmp_path, csv_text(["a", "b"], [[1, 2], [3, 4]]))
+    message = error_of(read_table, path, "price")
+    assert "'price'" in message and "a, b" in message
+
+
+def test_bad_index_without_header(tmp_path):
+    path = write(tmp_path, csv_text(None, [[1, 2], [3, 4]]))
+    assert "0-based column index" in error_of(read_table, path, "label")
+    assert "out of range" in error_of(read_table, path, "5")
+
+
+def test_too_large_for_memory(tmp_path):
+    path = write(tmp_path, csv_text(["a", "t"], [[i, i % 2] for i in range(50)]))
+    message = error_of(read_table, path, "t", max_bytes=1000)
+    assert "too large" in message and "sample" in message and "drop columns" in message
+    assert len(read_table(path, "t", max_bytes=10**6)) == 50
+
+
+def test_fewer_than_two_data_rows_and_missing_files(tmp_path):
+    assert "at least 2" in error_of(read_table, write(tmp_path, "a,t\n1,2\n"), "t")
+    assert "no such file" in error_of(read_table, tmp_path / "nope.csv", "t")
+    assert "directory" in error_of(read_table, tmp_path, "t")
+
+
+def test_duplicate_column_names(tmp_path):
+    path = write(tmp_path, csv_text(["a", "a", "t"], [[1, 2, 3], [4, 5, 6]]))
+    assert "both named 'a'" in error_of(read_table, path, "t")
+
+
+# Task detection and targets
+
+
+@pytest.mark.parametrize(
+    ("cells", "task"),
+    [
+        ([str(i % 3) for i in range(30)], "classification"),
+        ([f"{i * 0.37:.2f}" for i in range(30)], "regression"),
+        ([str(i) for i in range(50)], "regression"),
+        (["cat", "dog", "cat", "7"], "classification"),
+    ],
+)
+def test_detect_task(cells, task):
+    table = raw({"x": ["1"] * len(cells)}, target=cells)
+    found, why = detect_task(table)
+    assert found == task and "'y'" in why and "rule:" in why and "\n" not in why
+
+
+def test_encode_classes_sorts_numbers_numerically():
+    y, classes = encode_classes(np.array(["10", "2", "1", "2"], dtype=object))
+    assert classes == ["1", "2", "10"] and y.tolist() == [2, 1, 0, 1] and y.dtype == np.int64
+    _, names = encode_classes(np.array(["b", "a", "10", "9"], dtype=object))
+    assert names == ["10", "9", "a", "b"]
+    assert "'a'" in error_of(encode_classes, np.array(["a", "a"], dtype=object), "f.csv")
+
+
+def test_numeric_target_names_the_bad_cell():
+    assert numeric_target(np.array(["1.5", "2"], dtype=object)).tolist() == [1.5, 2.0]
+    message = error_of(numeric_target, np.array(["1", "x"], dtype=object), "f.csv", "price")
+    assert "'price'" in message and "row 2" in message and "'x'" in message
+
+
+# Preprocessing
+
+
+def test_categories_learned_from_train_rows_only():
+    table = raw({"colour": ["red", "red", "blue", "", "green", "purple"]})
+    pre = TablePreprocessor.fit(table.take(np.arange(4)))
+    assert pre.feature_names == ["colour=red", "colour=<missing>", "colour=blue"]
+    x = pre.transform(table)
+    assert x.dtype == np.float32 and x.flags.c_contiguous
+    assert x[:4].tolist() == [[1, 0, 0], [1, 0, 0], [0, 0, 1], [0, 1, 0]]
+    assert x[4:].tolist() == [[0, 0, 0], [0, 0, 0]]  # unseen in train: all zeros
+
+
+def test_missing_cell_without_missing_category_gives_zeros():
+    pre = TablePreprocessor.fit(raw({"c": ["a", "b", "a"]}))
+    assert pre.transform(raw({"c": ["", "b"]})).tolist() == [[0, 0], [0, 1]]
+
+
+def test_numeric_imputation_uses_train_median_and_indicator():
+    # Train median of x is 2; the median of all rows would be 51.5.
+    table = raw({"x": ["1", "2", "", "3", "100", "200", "300"], "z": list("1234567")})
+    pre = TablePreprocessor.fit(table.take(np.arange(4)))
+    spec = {s.name: s for s in pre.columns}
+    assert spec["x"].median == 2.0 and spec["x"].indicator and not spec["z"].indicator
+    assert pre.feature_names == ["x", "x (missing)", "z"]
+    x = pre.transform(raw({"x": ["", "abc", "2"], "z": ["", "2.5", "bad"]}))
+    assert x[:, 1].tolist() == [1, 1, 0]  # missing and non-numeric cells are flagged
+    imputed = (2.0 - spec["x"].mean) / spec["x"].std
+    assert np.allclose(x[:, 0], imputed)
+    assert np.allclose(x[[0, 2], 2], (spec["z"].median - spec["z"].mean) / spec["z"].std)
+
+
+def test_standardisation_uses_train_statistics():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(5, 3, 40), rng.normal(-2, 0.1, 40)
+    table = raw({"a": [repr(v) for v in a.tolist()], "b": [repr(v) for v in b.tolist()]})
+    train = table.take(np.arange(30))
+    x = TablePreprocessor.fit(train).transform(train)
+    assert np.allclose(x.mean(axis=0), 0, atol=1e-5) and np.allclose(x.std(axis=0), 1, atol=1e-5)
+    rest = TablePreprocessor.fit(train).transform(table.take(np.arange(30, 40)))
+    assert np.allclose(rest[:, 0], (a[30:] - a[:30].mean()) / a[:30].std(), atol=1e-5)
+
+
+def test_useless_columns_are_dropped_with_notes():
+    n = 60
+    rng = np.random.default_rng(1)
+    columns = {
+        "const": ["k"] * n,
+        "sometimes": ["1"] * (n - 1) + [""],  # constant but sometimes missing: kept
+        "id": [f"user{i}" for i in range(n)],
+        "row": [str(i) for i in rng.permutation(n)],
+        "empty": [""] * n,
+        "zip": [str(i % 55) + "z" for i in range(n)],
+        "useful": [str(v) for v in rng.normal(size=n)],
+    }
+    pre = TablePreprocessor.fit(raw(columns))
+    why = dict(pre.dropped)
+    assert why == {
+        "const": "constant",
+        "id": "an identifier (a distinct value in every row)",
+        "row": "an identifier (distinct whole numbers, like row numbers)",
+        "empty": "all missing",
+        "zip": "too many categories (55 distinct values in 60 rows)",
+    }
+    assert [s.name for s in pre.columns] == ["sometimes", "useful"]
+    assert "dropped column 'id': an identifier (a distinct value in every row)" in pre.notes()
+    assert pre.transform(raw(columns)).shape == (n, 3)
+
+
+def test_row_numbers_of_a_random_train_split_are_identifiers():
+    table = raw({"n": [str(i + 1) for i in range(100)], "v": [str(i % 7) for i in range(100)]})
+    train = table.take(np.random.default_rng(2).permutation(100)[:60])
+    assert dict(TablePreprocessor.fit(train).dropped).keys() == {"n"}
+
+
+def test_all_columns_dropped_is_an_error():
+    assert "no usable feature columns" in error_of(TablePreprocessor.fit, raw({"c": ["k"] * 4}))
+
+
+def test_json_round_trip():
+    table = raw({"x": ["1", "", "3.5", "4"], "c": ["a", "b", "", "a"], "k": ["z"] * 4})
+    pre = TablePreprocessor.fit(table)
+    data = json.loads(json.dumps(pre.to_json()))
+    back = TablePreprocessor.from_json(data)
+    assert back == pre and back.dropped == [("k", "constant")]
+    assert np.array_equal(back.transform(table), pre.transform(table))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.pop("version"),
+        lambda d: d.update(columns=[]),
+        lambda d: d["columns"][0].update(std="1"),
+        lambda d: d["columns"][0].update(mean=float("nan")),
+        lambda d: d["columns"][0].update(kind="date"),
+        lambda d: d["columns"][0].pop("median"),
+        lambda d: d["columns"][1].update(categories=[]),
+        lambda d: d.update(dropped=[["k"]]),
+    ],
+)
+def test_from_json_refuses_malformed_data(change):
+    data = TablePreprocessor.fit(raw({"x": ["1", "2", "3"], "c": ["a", "b", "a"]})).to_json()
+    change(data)
+    assert "malformed" in error_of(TablePreprocessor.from_json, data)
+
+
+def test_transform_finds_columns_by_name():
+    pre = TablePreprocessor.fit(raw({"x": ["1", "2", "3"], "c": ["a", "b", "a"]}))
+    swapped = raw({"c": ["b", "a"], "x": ["3", "1"]})
+    straight = raw({"x": ["3", "1"], "c": ["b", "a"]})
+    assert np.array_equal(pre.transform(swapped), pre.transform(straight))
+    message = error_of(pre.transform, raw({"c": ["a"]}))
+    assert "'x'" in message and "t.csv" in message
+
+
+def test_transform_refuses_outputs_too_large_for_memory():
+    table = raw({"x": [str(i % 5) for i in range(100)]})
+    pre = TablePreprocessor.fit(table)
+    assert "high-cardinality" in error_of(pre.transform, table, max_bytes=100)
+
+
+def test_csv_to_model_inputs(tmp_path):
+    rows = [
+        [i % 4 * 1.5, ["red", "blue"][i % 2], f"id{i}", "yes" if i % 3 else "no"] for i in range(30)
+    ]
+    path = write(tmp_path, csv_text(["size", "colour", "key", "buy"], rows))
+    table, _ = drop_missing_targets(read_table(path, "buy"))
+    assert detect_task(table)[0] == "classification"
+    y, classes = encode_classes(table.target, table.source)
+    pre = TablePreprocessor.fit(table.take(np.arange(25)))
+    assert classes == ["no", "yes"] and dict(pre.dropped).keys() == {"key"}
+    assert pre.transform(table).shape == (30, 3) and y.shape == (30,)
+
+
+def test_table_from_arrays_iris():
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    table = table_from_arrays(iris.data, iris.target, iris.feature_names)
+    assert float(table.columns[0][0]) == iris.data[0, 0]  # numbers kept exactly
+    assert encode_classes(table.target)[1] == ["0", "1", "2"]
+    x = TablePreprocessor.fit(table).transform(table)
+    assert x.shape == (150, 4) and np.allclose(x.mean(axis=0), 0, atol=1e-5)
+    assert np.allclose(x.std(axis=0), 1, atol=1e-5)
+    unlabelled = table_from_arrays(np.array([[1.0, np.nan]]), None, ["a", "b"])
+    assert unlabelled.target.tolist() == [None] and unlabelled.columns[1].tolist() == [None]
