@@ -92,7 +92,7 @@ def _add(found: dict[str, type], kind: str, cls: type) -> None:
     if name in found and found[name] is not cls:
         other = found[name]
         raise DuplicateName(
-            f"two {kind}s are named {name!r}: {other.__module__}.{other.__qualname__} and "
+            f"two {kind} plug-ins are named {name!r}: {other.__module__}.{other.__qualname__} and "
             f"{cls.__module__}.{cls.__qualname__}"
         )
     found[name] = cls

@@ -19,6 +19,7 @@ from archsearch.checkpoint import save_model
 from archsearch.config import SearchConfig, load_json, save_json
 from archsearch.data import Dataset
 from archsearch.errors import UsageError
+from archsearch.estimate import estimate_search
 from archsearch.evaluation import Context, Evaluator, get_evaluator
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
 from archsearch.evaluation.rewards import check_reward
@@ -140,6 +141,7 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
     with Ledger(out / LEDGER) as ledger:
         if len(ledger):
             print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)
+        _print_estimate(config, setup, len(ledger), log)
         started = time.perf_counter()
         stopped = run_search(
             setup.strategy,
@@ -186,6 +188,19 @@ def baseline_data(config: SearchConfig, data: Dataset) -> Dataset:
     if config.data.data_dir is not None or not SPACES.get(config.space).needs_images:
         return data
     return config.data.load(images=False, seed=config.seed)
+
+
+def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) -> None:
+    """Before children are trained: how long the rest of the run will take on this machine."""
+    if config.evaluator != "train":
+        return
+    left = None if config.trials is None else max(config.trials - done, 0)
+    estimate = estimate_search(
+        setup.space, setup.data, config.train, left, config.final_train_config(), config.seed
+    )
+    print(f"archsearch: {estimate.describe(left)}", file=log)
+    if config.time_limit is not None and estimate.search_seconds > config.time_limit:
+        print(f"archsearch: the search will stop at --time-limit {config.time_limit:g} s", file=log)
 
 
 def _baseline(config: SearchConfig, data: Dataset, best: dict[str, Any] | None) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from archsearch.config import SearchConfig, apply_preset, from_json
+from archsearch.config import SearchConfig, from_json
+from archsearch.presets import apply_preset
 from archsearch.run import start_run
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
@@ -41,7 +42,7 @@ def main() -> None:
         f"\ncifar-cpu: {summary['trials']} children ({summary['failed']} failed), search "
         f"{summary['search_seconds'] / 60:.1f} min, whole run {wall / 60:.1f} min; best child "
         f"val {best['val_accuracy']:.4f}, retrained test top-1 {best['test_accuracy']:.4f} "
-        f"({best['params']:,} params); sklearn MLP {summary['sklearn_mlp_test_accuracy']:.4f}"
+        f"({best['params']:,} params); sklearn MLP {summary['baseline']['test_accuracy']:.4f}"
     )
 
 

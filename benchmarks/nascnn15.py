@@ -20,7 +20,7 @@ from pathlib import Path
 
 from archsearch.config import DataSpec, TrainJob, cifar_recipe
 from archsearch.evaluation.trainer import resolve_device
-from archsearch.final import run_training
+from archsearch.train_job import run_training
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
 

@@ -28,6 +28,7 @@ from archsearch.evaluation.augment import BatchAugment
 from archsearch.evaluation.trainer import TrainConfig, resolve_device, train
 from archsearch.spaces.cnn import CNNSpace
 from archsearch.tasks.base import OutputSpec
+from archsearch.tasks.classification import Classification
 
 CIFAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
 SPACE = CNNSpace(layers=6)
@@ -82,7 +83,7 @@ class Clock:
 def ours(x, y, norm, config: TrainConfig) -> tuple[float, float]:
     model = fresh_model(resolve_device(config.device))
     clock = Clock()
-    train(model, (x, y), None, config, seed=0, norm=norm)
+    train(model, Classification(10), (x, y), None, config, seed=0, norm=norm)
     return clock.rates(config.epochs * len(y))
 
 

@@ -20,9 +20,10 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from archsearch.config import SearchConfig, apply_preset, from_json
+from archsearch.config import SearchConfig, from_json
+from archsearch.evaluation import Context, get_evaluator
 from archsearch.evaluation.trainer import resolve_device
-from archsearch.evaluation.training import TrainingEvaluator
+from archsearch.presets import apply_preset
 from archsearch.spaces import get_space
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
@@ -46,7 +47,8 @@ def main() -> None:
     data = config.data.load(images=True, seed=args.seed)
     scale = CIFAR10_TRAIN_IMAGES / (args.train_subset or CIFAR10_TRAIN_IMAGES)
     child = replace(config.train, epochs=args.epochs, device=args.device)
-    evaluator = TrainingEvaluator(space, data, child, config.reward)
+    context = Context(space, data.task, data.without_test(), child, config.reward)
+    evaluator = get_evaluator("train", context)
     device = resolve_device(args.device)
     print(f"data: {data.describe()}; timing {args.epochs} epoch(s) per child on {device}")
     rng = random.Random(args.seed)

@@ -14,6 +14,7 @@ import torch
 
 from archsearch.checkpoint import load_model
 from archsearch.cli import main
+from archsearch.data import load_dataset
 
 TINY = ["--epochs", "2", "--final-epochs", "2", "--batch-size", "32"]
 
@@ -73,7 +74,10 @@ def test_search_writes_every_artifact(tmp_path, capsys):
     assert summary["trials"] == 3 and summary["seed"] == 4 and summary["space"] == "mlp"
     best = summary["best"]
     assert {"arch", "val_accuracy", "test_accuracy", "params"} <= set(best)
-    assert 0.0 <= best["test_accuracy"] <= 1.0
+    data = load_dataset("iris", seed=4)  # the same split: the test accuracy is the model's
+    model, _, _ = load_model(out / "best_model.pt")
+    predictions = model.eval()(data.x_test).argmax(1)
+    assert best["test_accuracy"] == pytest.approx((predictions == data.y_test).float().mean())
     model, arch, meta = load_model(out / "best_model.pt")
     assert arch.to_json() == best["arch"] and meta["task"]["num_classes"] == 3
     assert sum(p.numel() for p in model.parameters()) == best["params"]

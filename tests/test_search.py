@@ -103,3 +103,16 @@ def test_ledger_roundtrip_and_state_loads_with_weights_only(tmp_path):
     rng = random.Random()
     rng.setstate((state["rng"][0], tuple(state["rng"][1]), state["rng"][2]))
     assert rng.random() == random.Random(1).random()
+
+
+def test_the_evaluators_state_survives_a_resume(tmp_path):
+    path = tmp_path / "l.sqlite"
+    with Ledger(path) as ledger:
+        first = EncodingEvaluator(SPACE)
+        run_search(get_strategy("random", SPACE, 5), first, ledger, Budget(4), 5)
+        assert first.count == 4
+    with Ledger(path) as ledger:  # a new process: fresh strategy and evaluator
+        second = EncodingEvaluator(SPACE)
+        run_search(get_strategy("random", SPACE, 5), second, ledger, Budget(10), 5)
+        assert second.count == 10  # it went on counting from the saved 4
+        assert ledger.load_state()["evaluator"] == {"count": 10}

@@ -238,7 +238,7 @@ class _Session:
         model.train()
         sums: dict[str, torch.Tensor] = {}
         order = torch.randperm(len(self.y), generator=self.generator, device=self.device)
-        for rows in order.split(config.batch_size):
+        for rows in batch_rows(order, config.batch_size):
             # index_select: plain indexing of uint8 images is ~100x slower on CPU (torch 2.13)
             xb = runner.prepare(self.x.index_select(0, rows))
             if self.augment is not None:
@@ -262,6 +262,15 @@ class _Session:
         point.update({f"train_{k}": v for k, v in metrics.items()})
         point["lr"] = self.optimizer.param_groups[0]["lr"]
         return point
+
+
+def batch_rows(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """`order` cut into batches; a last batch of one row joins the one before it (batch norm
+    cannot train on a single sample)."""
+    batches = list(order.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
 
 
 def _accumulate(total: dict[str, torch.Tensor], sums: dict[str, torch.Tensor]) -> None:

@@ -1,8 +1,20 @@
 """Q-learning over decision sequences: MetaQNN (Baker et al., 2016).
 
-A state is a partial architecture — the values of the active decisions taken so far — and an
-action is the next decision's value (a subset of candidates for an `Inputs` decision). Each
-architecture is built by walking the decisions, choosing each action epsilon-greedily from a
+An action is the next active decision's value (a subset of candidates for an `Inputs`
+decision). The state it is chosen in is one of two (`state` option):
+- "prefix": the whole partial architecture, the values of every active decision taken so far.
+  Every prefix is its own state, so nothing learnt about one architecture's layer carries over
+  to another whose earlier choices differ.
+- "layer": MetaQNN's state. For a decision of layer L (`Space.layer`) it is L, the previous
+  active layer P (or "start" before the first layer) with the values of P's decisions, and the
+  values already chosen within L (so a layer's decisions condition on each other). Two
+  architectures with the same layer P share the states of layer L whatever came before P.
+  (L itself follows from P where layers come in order, as in every built-in space; it is kept
+  so that, in a space where a layer may be skipped, two decisions never share a state.)
+  On spaces without layers (NAS-Bench-201) each decision is its own layer: the state is the
+  previous decision and its value.
+
+Each architecture is built by walking the decisions, choosing each action epsilon-greedily from a
 tabular Q. Epsilon follows a schedule over the number of distinct architectures seen: 1 (pure
 exploration) for `warmup` of them, then the `steps` of (epsilon, architectures), then
 `epsilon` for the rest of the search.
@@ -43,6 +55,7 @@ from archsearch.spaces.base import (
 )
 from archsearch.strategies.base import Strategy
 
+STATES = ("prefix", "layer")
 Step = tuple[str, str, int]  # (state key, action key, number of actions in that state)
 
 
@@ -54,8 +67,12 @@ class QLearningOptions(Options):
 
     `alpha` is 0.1, not MetaQNN's 0.01: MetaQNN trained thousands of networks, while within
     100-200 results Q moves too slowly at 0.01 for new, better architectures to steer the
-    greedy policy (NAS-Bench-201, 20 seeds, best at 100 queries: CIFAR-10 93.91% at 0.01,
-    94.02% at 0.1, random 93.85%; CIFAR-100 71.58%, 72.21%, random 71.69%)."""
+    greedy policy (measured on NAS-Bench-201; see the README).
+
+    `state` is "layer", MetaQNN's per-layer state, by default; "prefix" is the whole partial
+    architecture (see the module docstring). The two tied on NAS-Bench-201 at seeds held out
+    from tuning (README; benchmarks/results/qlearning_state_seeds100-119*.json), so the default
+    is MetaQNN's definition."""
 
     warmup: int = 25
     steps: tuple = ((0.5, 15), (0.3, 15), (0.2, 15))
@@ -65,6 +82,7 @@ class QLearningOptions(Options):
     q_init: float = 0.5
     replay: int = 100
     update: str = "q"
+    state: str = "layer"
 
 
 class QLearning(Strategy):
@@ -78,6 +96,8 @@ class QLearning(Strategy):
         o = self.options
         if o.update not in ("q", "greedy"):
             raise ValueError(f"qlearning option update={o.update!r}; choose 'q' or 'greedy'")
+        if o.state not in STATES:
+            raise ValueError(f"qlearning option state={o.state!r}; choose 'prefix' or 'layer'")
         self.schedule = _pairs(o.steps)
         if o.warmup < 0 or o.replay < 0 or not 0 <= o.alpha <= 1:
             raise ValueError("qlearning options warmup and replay must be >= 0, alpha in [0, 1]")
@@ -86,6 +106,8 @@ class QLearning(Strategy):
         self.q: dict[str, dict[str, float]] = {}  # state -> action -> value
         self.memory: list[tuple[list[Step], float]] = []  # distinct architectures and rewards
         self.seen: set[str] = set()
+        #: decision name -> its layer (`Space.layer`), for the "layer" state
+        self.layers = {d.name: space.layer(i) for i, d in enumerate(space.decisions)}
 
     def epsilon(self) -> float:
         """The exploration rate for the next architecture."""
@@ -104,7 +126,7 @@ class QLearning(Strategy):
         def choose(decision: Decision, chosen: dict[str, Value]) -> Value:
             if self.rng.random() < epsilon:
                 return sample_value(decision, self.rng)
-            return self._greedy(decision, _key(list(chosen.values())))
+            return self._greedy(decision, self.state(decision.name, chosen))
 
         return self.space.walk(choose)
 
@@ -154,12 +176,36 @@ class QLearning(Strategy):
             if _key(value) not in values:
                 return value
 
+    def state(self, name: str, chosen: Mapping[str, Value]) -> str:
+        """The Q-table key of the state in which decision `name` is chosen, given the values
+        `chosen` before it (in space order): the whole prefix, or MetaQNN's layer state
+        `[L, P, P's values, L's values so far]` with P = "start" before the first layer."""
+        if self.options.state == "prefix":
+            return _key(list(chosen.values()))
+        layer = self.layers[name]
+        own: list[Value] = []
+        previous: Any = "start"
+        before: list[Value] = []
+        for other, value in reversed(list(chosen.items())):
+            at = self.layers[other]
+            if at == layer and previous == "start":
+                own.append(value)  # L's decisions are the last ones chosen
+            elif previous in ("start", at):
+                previous = at
+                before.append(value)
+            else:
+                break
+        return _key([layer, previous, before[::-1], own[::-1]])
+
     def _steps(self, arch: Architecture) -> list[Step]:
+        """(state, action, number of actions) of each active decision of `arch`, in order:
+        the same states `ask` chooses in."""
         steps: list[Step] = []
-        prefix: list[Value] = []
+        chosen: dict[str, Value] = {}
         for _, decision, value in self.space.active_decisions(arch):
-            steps.append((_key(prefix), _key(value), value_count(decision)))
-            prefix.append(value)
+            state = self.state(decision.name, chosen)
+            steps.append((state, _key(value), value_count(decision)))
+            chosen[decision.name] = value
         return steps
 
     def stats(self) -> dict[str, float]:

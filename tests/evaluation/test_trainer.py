@@ -12,6 +12,7 @@ from archsearch.data.dataset import Normalization
 from archsearch.evaluation.trainer import (
     TrainConfig,
     TrainingFailed,
+    batch_rows,
     evaluate,
     lr_factor,
     predict,
@@ -230,3 +231,14 @@ def test_cuda_mixed_precision_and_channels_last(precision):
     assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
     logits = predict(model, images()[0], config, norm=NORM)
     assert logits.device.type == "cpu" and logits.dtype == torch.float32
+
+
+def test_a_last_batch_of_one_row_joins_the_one_before():
+    sizes = [len(b) for b in batch_rows(torch.arange(65), 32)]
+    assert sizes == [32, 33] and sum(sizes) == 65
+    assert [len(b) for b in batch_rows(torch.arange(66), 32)] == [32, 32, 2]
+    assert [len(b) for b in batch_rows(torch.arange(1), 32)] == [1]
+    # a batch-normalised network trains on 65 rows with batches of 32 (alone, the 65th fails)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    x, y = blobs(65)
+    assert len(train(model, TASK, (x, y), None, TrainConfig(epochs=1, batch_size=32), 0)) == 1

@@ -24,7 +24,6 @@ from archsearch.spaces.base import Architecture, Categorical, Space, Value
 from archsearch.spaces.cnn import CNNSpace
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import get_strategy
-from archsearch.strategies.random import RandomSearch
 from archsearch.strategies.reinforce import Reinforce
 
 # A 3-layer macro CNN (2,097,152 architectures) whose skip pattern is mixed: layer 3 reads
@@ -145,7 +144,7 @@ def shaken(space: Space, **options) -> Reinforce:
     ],
     ids=["cnn", "mlp"],
 )
-def test_controller_learns_the_optimum_random_search_does_not(space, target, options, trials):
+def test_controller_learns_the_optimum(space, target, options, trials):
     assert space.size() >= 10**6
     target = space.make(target)
     strategy = Reinforce(space, seed=0, lr=5e-3, batch_size=10, **options)
@@ -157,10 +156,6 @@ def test_controller_learns_the_optimum_random_search_does_not(space, target, opt
     assert strategy.sample_greedy() == target
     assert strategy.stats()["baseline"] > 0.95
 
-    uniform = RandomSearch(space, seed=0)
-    random_samples = [uniform.ask() for _ in range(trials + 200)]
-    assert sum(arch == target for arch in random_samples) <= 1
-
 
 def test_paper_defaults_make_measurable_progress():
     space = CNNSpace(layers=3)
@@ -169,8 +164,9 @@ def test_paper_defaults_make_measurable_progress():
     before = strategy.log_prob(target)
     run(strategy, lambda arch: match(space, target, arch), 400)
     assert strategy.updates == 80
-    # Measured: about +0.7 to +0.9 nats over 400 trials (log pi starts near -14.6).
-    assert strategy.log_prob(target) - before > 0.4
+    # Measured over controller seeds 0-5: +0.70 to +1.88 nats over 400 trials (seed 0:
+    # +0.88; log pi starts near -14.6). The bound sits just under the worst seed.
+    assert strategy.log_prob(target) - before > 0.6
 
 
 def test_anchor_attention_learns_to_turn_every_skip_on():
