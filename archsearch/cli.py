@@ -112,6 +112,7 @@ SEARCH_FIELDS = (
     "trials",
     "time_limit",
     "final_epochs",
+    "final_models",
     "reward",
     "seed",
 )
@@ -152,6 +153,12 @@ def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--trials", type=int, help="number of child networks to evaluate")
     search.add_argument("--time-limit", type=float, metavar="SECONDS", help="search time budget")
     search.add_argument("--final-epochs", type=int, help="epochs to retrain the best one")
+    search.add_argument(
+        "--final-models",
+        type=int,
+        help="networks the best architecture is trained as, averaged as one ensemble "
+        "(default: 5 for data of at most 5,000 rows, else 1)",
+    )
     search.add_argument(
         "--reward",
         help="val_score (default: the last epoch's validation accuracy or R²), "

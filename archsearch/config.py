@@ -87,7 +87,8 @@ class SearchConfig:
     """One search: data, space, strategy, evaluator, executor, budget, child training and
     final training. `train` is how each child is trained; the final network gets the same
     recipe for `final_epochs` on all training rows (`train.train_subset` applies to children
-    only)."""
+    only), `final_models` times as one ensemble (unset: 5 on data of at most 5,000 rows, else
+    1; see `archsearch.final`)."""
 
     data: DataSpec = field(default_factory=DataSpec)
     space: str = "mlp"
@@ -101,6 +102,7 @@ class SearchConfig:
     trials: int | None = 20
     time_limit: float | None = None
     final_epochs: int = 30
+    final_models: int | None = None
     reward: str = "val_score"
     seed: int = 0
     reevaluate: bool = False
@@ -128,6 +130,8 @@ class SearchConfig:
             raise UsageError(f"--time-limit must be positive, got {self.time_limit}")
         if self.final_epochs < 0:
             raise UsageError(f"--final-epochs must be >= 0, got {self.final_epochs}")
+        if self.final_models is not None and self.final_models < 1:
+            raise UsageError(f"--final-models must be >= 1, got {self.final_models}")
         try:
             self.train.validate()
         except ValueError as exc:
@@ -191,6 +195,7 @@ def cifar_recipe() -> TrainConfig:
         lr=0.1,
         momentum=0.9,
         weight_decay=5e-4,
+        label_smoothing=0.0,
         schedule="cosine",
     )
 

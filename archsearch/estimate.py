@@ -65,9 +65,11 @@ def estimate_search(
     trials: int | None,
     final: TrainConfig,
     seed: int = 0,
+    final_models: int = 1,
 ) -> Estimate:
     """The cost of a search of `trials` children trained with `child`, then a final training
-    with `final`: a child of median FLOPs among a few samples, timed for a few steps."""
+    of `final_models` networks with `final`: a child of median FLOPs among a few samples,
+    timed for a few steps."""
     rng = random.Random(seed)
     output = data.task.output_spec()
     archs = [space.sample(rng) for _ in range(SAMPLES)]
@@ -79,7 +81,7 @@ def estimate_search(
     child_rows = min(rows, child.train_subset or rows)
     val_rows = len(data.x_val)
     child_seconds = per_sample * child.epochs * (child_rows + val_rows / 3)
-    final_seconds = per_sample * final.epochs * (rows + val_rows)
+    final_seconds = per_sample * final.epochs * (rows + val_rows) * final_models
     return Estimate(median, per_sample, child_seconds * (trials or 1), final_seconds)
 
 

@@ -36,6 +36,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "lr": 0.1,
             "momentum": 0.9,
             "weight_decay": 1e-4,
+            "label_smoothing": 0.0,
             "schedule": "cosine",
         },
     },
@@ -70,6 +71,8 @@ PRESETS: dict[str, dict[str, Any]] = {
             "lr": 3e-3,
             "schedule": "onecycle",
             "train_subset": 4000,
+            "weight_decay": 0.0,
+            "label_smoothing": 0.0,
         },
     },
 }

@@ -24,7 +24,7 @@ from archsearch.evaluation import Context, Evaluator, get_evaluator
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
 from archsearch.evaluation.rewards import check_reward
 from archsearch.execution import Executor, get_executor
-from archsearch.final import train_final
+from archsearch.final import final_models, train_final
 from archsearch.ledger import Ledger, Trial
 from archsearch.reporting.plots import plot_entropy, plot_rewards
 from archsearch.search import Budget, Progress, run_search
@@ -106,7 +106,7 @@ def make_setup(config: SearchConfig) -> Setup:
             f"the {space.name} space cannot output {task.output_spec().shape} for the "
             f"{task.name} task; use --space mlp"
         )
-    if config.train.label_smoothing and task.name != "classification":
+    if config.train.label_smoothing is not None and task.name != "classification":
         raise UsageError(f"--label-smoothing applies to classification, not {task.name}")
     _plugin("reward", lambda: check_reward(config.reward, task))
     strategy = _plugin(
@@ -195,8 +195,10 @@ def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) 
     if config.evaluator != "train":
         return
     left = None if config.trials is None else max(config.trials - done, 0)
+    models = final_models(setup.data, config.final_models)
+    final = config.final_train_config()
     estimate = estimate_search(
-        setup.space, setup.data, config.train, left, config.final_train_config(), config.seed
+        setup.space, setup.data, config.train, left, final, config.seed, models
     )
     print(f"archsearch: {estimate.describe(left)}", file=log)
     if config.time_limit is not None and estimate.search_seconds > config.time_limit:
@@ -233,26 +235,29 @@ def _finish(
     }
     if config.final_epochs == 0 or not data.has_test():
         return entry
+    models = final_models(data, config.final_models)
+    times = f" x {models} networks" if models > 1 else ""
     print(
-        f"archsearch: final training of trial {best.number} for {config.final_epochs} epochs "
-        "on train+val",
+        f"archsearch: final training of trial {best.number} for {config.final_epochs} epochs"
+        f"{times} on train+val",
         file=log,
     )
 
-    def show(point: dict[str, float]) -> None:
+    def show(index: int, point: dict[str, float]) -> None:
+        member = f"network {index + 1}/{models} " if models > 1 else ""
         print(
-            f"final epoch {point['epoch']}/{config.final_epochs}  loss "
+            f"final {member}epoch {point['epoch']}/{config.final_epochs}  loss "
             f"{point['train_loss']:.4f}  {point['seconds']:.1f}s",
             file=log,
             flush=True,
         )
 
     model, metrics = train_final(
-        space, best.arch, data, config.final_train_config(), config.seed, show
+        space, best.arch, data, config.final_train_config(), config.seed, models, show
     )
     save_model(out / "best_model.pt", model, space, best.arch, data)
-    curve = metrics.pop("curve")
-    (out / "final_curve.json").write_text(json.dumps(rounded(curve), indent=2) + "\n")
+    curves = metrics.pop("curves")
+    (out / "final_curve.json").write_text(json.dumps(rounded(curves), indent=2) + "\n")
     entry.update(metrics)
     return entry
 

@@ -47,7 +47,7 @@ def test_search_writes_every_artifact(tmp_path, capsys):
         capsys,
     )
     assert code == 0, err
-    assert "trial 3/3" in err and "final epoch 2/2" in err  # progress of both phases
+    assert "trial 3/3" in err and "final network 5/5 epoch 2/2" in err  # both phases
     for name in [
         "config.json",
         "ledger.sqlite",
@@ -80,7 +80,8 @@ def test_search_writes_every_artifact(tmp_path, capsys):
     assert best["test_accuracy"] == pytest.approx((predictions == data.y_test).float().mean())
     model, arch, meta = load_model(out / "best_model.pt")
     assert arch.to_json() == best["arch"] and meta["task"]["num_classes"] == 3
-    assert sum(p.numel() for p in model.parameters()) == best["params"]
+    assert meta["members"] == best["models"] == 5  # a small table: an ensemble of five
+    assert sum(p.numel() for p in model.parameters()) == 5 * best["params"]
     assert model(torch.randn(2, 4)).shape == (2, 3)
     rows = sqlite3.connect(out / "ledger.sqlite").execute("SELECT COUNT(*) FROM trials").fetchone()
     assert rows == (3,)

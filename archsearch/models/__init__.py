@@ -1,13 +1,22 @@
-"""Reference networks from the literature, expressed as architectures of our spaces."""
+"""Reference networks from the literature, expressed as architectures of our spaces, and the
+ensemble a final training may produce."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archsearch.models.ensemble import Ensemble
 from archsearch.models.nascnn15 import nascnn15, nascnn15_arch, nascnn15_space
 from archsearch.spaces.base import Architecture, Space
 
-__all__ = ["REFERENCE_MODELS", "ReferenceModel", "nascnn15", "nascnn15_arch", "nascnn15_space"]
+__all__ = [
+    "REFERENCE_MODELS",
+    "Ensemble",
+    "ReferenceModel",
+    "nascnn15",
+    "nascnn15_arch",
+    "nascnn15_space",
+]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from torch import nn
 from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space, Value
 from archsearch.tasks.base import OutputSpec
 
+LARGE = 16  # image side (pixels) above which downsampling decisions are on by default
+
 
 @dataclass(frozen=True)
 class ConvLayer:
@@ -107,6 +109,17 @@ class CNNSpace(Space):
 
     def _later_depends_on(self, index: int) -> bool:
         return self.decisions[index].name == "depth"
+
+    @classmethod
+    def fitted_options(cls, input_shape: Sequence[int]) -> dict[str, Any]:
+        """Images larger than `LARGE` pixels a side get the paper's downsampling decisions
+        (stride 1 or 2, and an optional 2x2 max-pool after each layer): at full resolution in
+        every layer a child of 28x28 images costs about three times the FLOPs, and trains for
+        minutes per epoch on a laptop CPU. Zoph & Le's first experiment, without them, is the
+        `zoph2016` preset."""
+        if len(input_shape) == 3 and min(input_shape[1:]) > LARGE:
+            return {"strides": (1, 2), "pooling": True}
+        return {}
 
     def depth(self, arch: Architecture) -> int:
         return arch.get("depth", self.layers)

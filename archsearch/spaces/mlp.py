@@ -21,15 +21,19 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 class MLPSpace(Space):
     """`depth` first (1..max_layers), then `width_i`, `activation_i` and `dropout_i` of each
-    layer i; the decisions of layers deeper than `depth` are inactive."""
+    layer i; the decisions of layers deeper than `depth` are inactive.
+
+    The defaults (1-4 layers of 32-512 units, relu/elu/tanh) leave out what only loses on
+    small tables within a few dozen children: deep sigmoid stacks and 8- or 16-unit
+    bottlenecks (README, "Tables"); options bring them back."""
 
     name = "mlp"
 
     def __init__(
         self,
-        max_layers: int = 10,
-        widths: Sequence[int] = (8, 16, 32, 64, 128, 256, 512),
-        activations: Sequence[str] = ("sigmoid", "tanh", "relu", "elu"),
+        max_layers: int = 4,
+        widths: Sequence[int] = (32, 64, 128, 256, 512),
+        activations: Sequence[str] = ("relu", "elu", "tanh"),
         dropouts: Sequence[float] = (0.0, 0.1, 0.25, 0.5),
     ) -> None:
         if max_layers < 1:

@@ -50,6 +50,8 @@ class Task(ABC):
     reward_floor: ClassVar[float]
     #: Whether the targets are the inputs themselves (an autoencoder's).
     targets_are_inputs: ClassVar[bool] = False
+    #: What an ensemble of networks averages: "outputs", or "probabilities" (of classes).
+    ensemble_average: ClassVar[str] = "outputs"
 
     @property
     def failed_reward(self) -> float:

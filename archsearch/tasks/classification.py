@@ -19,6 +19,7 @@ class Classification(Task):
     score = "accuracy"
     directions = {"loss": MIN, "accuracy": MAX}
     reward_floor = 0.0
+    ensemble_average = "probabilities"
 
     def __init__(self, num_classes: int) -> None:
         if num_classes < 2:

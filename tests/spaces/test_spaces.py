@@ -13,6 +13,7 @@ from archsearch.spaces import SPACES, get_space
 from archsearch.spaces.cnn import CNNSpace
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.tasks.base import OutputSpec
+from tests.helpers import write_image_folder
 
 CASES = [
     (MLPSpace(), (64,), 10),
@@ -42,7 +43,7 @@ def test_sampled_architectures_build_and_match_param_count(space, shape, classes
 
 
 def test_mlp_depth_is_searched_and_deeper_layers_are_inactive():
-    space = MLPSpace(max_layers=4)
+    space = MLPSpace(max_layers=4, widths=(8, 16))
     arch = space.make(
         {
             "depth": 2,
@@ -152,3 +153,21 @@ def test_cnn_depth_decision_deactivates_deeper_layers():
     assert depths == {2, 3, 4}
     # each depth d has 2**(d(d-1)/2) wirings of skips
     assert space.size() == 2**1 + 2**3 + 2**6
+
+
+def test_large_images_get_the_downsampling_decisions_by_default():
+    assert CNNSpace.fitted_options((3, 32, 32)) == {"strides": (1, 2), "pooling": True}
+    assert CNNSpace.fitted_options((1, 8, 8)) == {} and CNNSpace.fitted_options((64,)) == {}
+    assert MLPSpace.fitted_options((1, 28, 28)) == {}
+
+
+def test_a_run_fits_the_space_to_its_images_unless_told_otherwise(tmp_path):
+    from archsearch.config import DataSpec, SearchConfig
+    from archsearch.run import make_setup
+
+    folder = write_image_folder(tmp_path / "images", counts=(("train", 6), ("test", 2)), size=20)
+    data = DataSpec(data_dir=str(folder))
+    fitted = make_setup(SearchConfig(data=data, space="cnn")).space
+    assert fitted.pooling and fitted.strides == (1, 2)
+    told = make_setup(SearchConfig(data=data, space="cnn", space_options={"pooling": False}))
+    assert not told.space.pooling and told.space.strides == (1, 2)

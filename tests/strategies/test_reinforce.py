@@ -43,6 +43,7 @@ CNN_TARGET = {
     "inputs_3": (1,),
 }
 # A 3-layer MLP in a space of up to 3 layers (1,417,584 architectures).
+WIDTHS, ACTIVATIONS = (8, 16, 32, 64, 128, 256, 512), ("sigmoid", "tanh", "relu", "elu")
 MLP_TARGET = {
     "depth": 3,
     "width_1": 256,
@@ -140,7 +141,7 @@ def shaken(space: Space, **options) -> Reinforce:
     ("space", "target", "options", "trials"),
     [
         (CNNSpace(layers=3), CNN_TARGET, {"lstm_layers": 1, "entropy_weight": 0.01}, 1200),
-        (MLPSpace(max_layers=3), MLP_TARGET, {}, 800),
+        (MLPSpace(max_layers=3, widths=WIDTHS, activations=ACTIVATIONS), MLP_TARGET, {}, 800),
     ],
     ids=["cnn", "mlp"],
 )

@@ -1,0 +1,32 @@
+"""`Ensemble`: several trainings of one architecture that answer as one network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+PROBABILITIES, OUTPUTS = "probabilities", "outputs"
+
+
+class Ensemble(nn.Module):
+    """The members' answers averaged: class probabilities (returned as log-probabilities,
+    so the ensemble's output is used like logits), or the outputs themselves (regression,
+    reconstruction). Averaging networks that differ only in their random initialisation and
+    batch order removes much of the chance in one training's test score."""
+
+    def __init__(self, members: Sequence[nn.Module], average: str = OUTPUTS) -> None:
+        super().__init__()
+        if average not in (PROBABILITIES, OUTPUTS):
+            raise ValueError(f"average must be {PROBABILITIES!r} or {OUTPUTS!r}, not {average!r}")
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.average = average
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = torch.stack([member(x) for member in self.members])
+        if self.average == PROBABILITIES:
+            return outputs.float().softmax(-1).mean(0).clamp_min(1e-12).log()
+        return outputs.mean(0)

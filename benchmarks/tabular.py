@@ -1,0 +1,93 @@
+"""The default search against scikit-learn's default MLP on small tables, as a newcomer runs it:
+
+    archsearch search --dataset NAME --space mlp --strategy reinforce --trials 30 --epochs 10
+        --final-epochs 60 --seed S
+
+for digits (as 64 columns), iris, wine, breast_cancer and diabetes (regression), seeds 0-4 by
+default. Prints, per dataset, the retrained best network's test score (accuracy, or R² for
+regression) and the baseline's on the same split and rows, mean ± std over the seeds, and the
+wall time of a run; writes the JSON behind the table. Never asserts.
+
+The defaults were tuned on seeds 100-109; report other seeds.
+
+    python benchmarks/tabular.py [--seeds 0-4] [--datasets digits,iris,...] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from archsearch.cli import main as archsearch
+
+DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
+COMMAND = ["--space", "mlp", "--strategy", "reinforce", "--trials", "30", "--epochs", "10",
+           "--final-epochs", "60"]  # fmt: skip
+RESULTS = Path(__file__).resolve().parent / "results" / "tabular.json"
+
+
+def one_run(data: list[str], seed: int) -> dict:
+    """The summary of one default search, run through the command line's own code."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        args = ["search", *data, *COMMAND, "--seed", str(seed), "--out", str(out)]
+        start = time.perf_counter()
+        with contextlib.redirect_stderr(io.StringIO()):
+            code = archsearch(args)
+        if code != 0:
+            raise SystemExit(f"archsearch {' '.join(args)} exited {code}")
+        summary = json.loads((out / "summary.json").read_text())
+    summary["wall_seconds"] = time.perf_counter() - start
+    return summary
+
+
+def seeds_of(text: str) -> list[int]:
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
+def mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.4f} ± {spread:.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seeds", default="0-4", help="a seed or a range FIRST-LAST")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows = {}
+    print("dataset        metric    archsearch        scikit-learn      wins  wall (s)")
+    for name in args.datasets.split(","):
+        runs = [one_run(["--dataset", name], seed) for seed in seeds_of(args.seeds)]
+        metric = "test_r2" if runs[0]["task"] == "regression" else "test_accuracy"
+        ours = [r["best"][metric] for r in runs]
+        base = [r["baseline"][metric] for r in runs]
+        walls = [r["wall_seconds"] for r in runs]
+        rows[name] = {"metric": metric, "archsearch": ours, "sklearn": base, "wall": walls,
+                      "best_archs": [r["best"]["arch"] for r in runs]}  # fmt: skip
+        wins = sum(o > b for o, b in zip(ours, base))
+        print(
+            f"{name:14s} {metric[5:]:8s}  {mean_std(ours)}  {mean_std(base)}  "
+            f"{wins}/{len(runs)}   {statistics.mean(walls):6.1f}",
+            flush=True,
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"command": COMMAND, "seeds": args.seeds, "threads": 1, "cores": os.cpu_count()}
+    args.out.write_text(json.dumps({**report, "datasets": rows}, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
