@@ -40,7 +40,7 @@ def flops_per_sample(
 
 @dataclass
 class Estimate:
-    """What a search will cost: a typical child's forward FLOPs per sample, seconds per
+    """What a search will cost: a child's mean forward FLOPs per sample, seconds per
     training sample on this machine, and the seconds of the search and of the final
     training."""
 
@@ -53,7 +53,7 @@ class Estimate:
         children = f"{trials} children" if trials else "each child"
         return (
             f"estimated time: search {_duration(self.search_seconds)} ({children} of about "
-            f"{self.flops / 1e6:,.1f} MFLOPs per sample), final training "
+            f"{self.flops / 1e6:,.1f} MFLOPs per sample on average), final training "
             f"{_duration(self.final_seconds)}, measured on this machine"
         )
 
@@ -68,21 +68,23 @@ def estimate_search(
     final_models: int = 1,
 ) -> Estimate:
     """The cost of a search of `trials` children trained with `child`, then a final training
-    of `final_models` networks with `final`: a child of median FLOPs among a few samples,
-    timed for a few steps."""
+    of `final_models` networks with `final`: a child of median FLOPs among a few samples is
+    timed for a few steps, and scaled to the samples' mean FLOPs (a few costly children weigh
+    more than the median says)."""
     rng = random.Random(seed)
     output = data.task.output_spec()
     archs = [space.sample(rng) for _ in range(SAMPLES)]
     costs = [flops_per_sample(space, a, data.input_shape, output) for a in archs]
     median = statistics.median_low(costs)
     arch = archs[costs.index(median)]
-    per_sample = _time_training(space, arch, data, child)
+    per_sample = _time_training(space, arch, data, child) * statistics.mean(costs) / max(median, 1)
     rows = len(data.x_train)
     child_rows = min(rows, child.train_subset or rows)
     val_rows = len(data.x_val)
     child_seconds = per_sample * child.epochs * (child_rows + val_rows / 3)
     final_seconds = per_sample * final.epochs * (rows + val_rows) * final_models
-    return Estimate(median, per_sample, child_seconds * (trials or 1), final_seconds)
+    flops = int(statistics.mean(costs))
+    return Estimate(flops, per_sample, child_seconds * (trials or 1), final_seconds)
 
 
 def _time_training(space: Space, arch: Architecture, data: Dataset, config: TrainConfig) -> float:

@@ -106,7 +106,7 @@ def make_setup(config: SearchConfig) -> Setup:
             f"the {space.name} space cannot output {task.output_spec().shape} for the "
             f"{task.name} task; use --space mlp"
         )
-    if config.train.label_smoothing is not None and task.name != "classification":
+    if config.train.label_smoothing and task.name != "classification":
         raise UsageError(f"--label-smoothing applies to classification, not {task.name}")
     _plugin("reward", lambda: check_reward(config.reward, task))
     strategy = _plugin(
@@ -175,7 +175,7 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         "notes": data.notes,
         "best": None if best is None else _finish(config, setup, best, out, log),
     }
-    summary.update(_baseline(config, data, summary["best"]))
+    summary.update(baseline_scores(config, data, summary["best"]))
     (out / SUMMARY).write_text(json.dumps(rounded(summary), indent=2) + "\n")
     _report(summary, data, log)
     return summary
@@ -205,7 +205,9 @@ def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) 
         print(f"archsearch: the search will stop at --time-limit {config.time_limit:g} s", file=log)
 
 
-def _baseline(config: SearchConfig, data: Dataset, best: dict[str, Any] | None) -> dict[str, Any]:
+def baseline_scores(
+    config: SearchConfig, data: Dataset, best: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The scikit-learn baseline's test scores, and whether the found network beats it on
     the task's score."""
     scores = sklearn_baseline(baseline_data(config, data), config.seed)

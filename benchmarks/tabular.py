@@ -35,11 +35,11 @@ COMMAND = ["--space", "mlp", "--strategy", "reinforce", "--trials", "30", "--epo
 RESULTS = Path(__file__).resolve().parent / "results" / "tabular.json"
 
 
-def one_run(data: list[str], seed: int) -> dict:
+def one_run(data: list[str], seed: int, flags: list[str]) -> dict:
     """The summary of one default search, run through the command line's own code."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        args = ["search", *data, *COMMAND, "--seed", str(seed), "--out", str(out)]
+        args = ["search", *data, *COMMAND, *flags, "--seed", str(seed), "--out", str(out)]
         start = time.perf_counter()
         with contextlib.redirect_stderr(io.StringIO()):
             code = archsearch(args)
@@ -65,12 +65,16 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0-4", help="a seed or a range FIRST-LAST")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--flags", default="", help="more archsearch flags, e.g. '--final-models 1' (ablations)"
+    )
     args = parser.parse_args()
+    flags = args.flags.split()
     torch.set_num_threads(1)
     rows = {}
     print("dataset        metric    archsearch        scikit-learn      wins  wall (s)")
     for name in args.datasets.split(","):
-        runs = [one_run(["--dataset", name], seed) for seed in seeds_of(args.seeds)]
+        runs = [one_run(["--dataset", name], seed, flags) for seed in seeds_of(args.seeds)]
         metric = "test_r2" if runs[0]["task"] == "regression" else "test_accuracy"
         ours = [r["best"][metric] for r in runs]
         base = [r["baseline"][metric] for r in runs]
@@ -84,7 +88,12 @@ def main() -> None:
             flush=True,
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"command": COMMAND, "seeds": args.seeds, "threads": 1, "cores": os.cpu_count()}
+    report = {
+        "command": COMMAND + flags,
+        "seeds": args.seeds,
+        "threads": 1,
+        "cores": os.cpu_count(),
+    }
     args.out.write_text(json.dumps({**report, "datasets": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
