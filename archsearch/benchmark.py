@@ -204,6 +204,11 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError("--budget and --seeds must be at least 1")
     if args.seed_start < 0:
         raise UsageError(f"--seed-start must be >= 0, got {args.seed_start}")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(
+            f"--out {out} is not an empty folder; choose a new one (nothing is overwritten)"
+        )
     known = STRATEGIES.names()
     names = known if args.strategies == "all" else [n.strip() for n in args.strategies.split(",")]
     unknown = [n for n in names if n not in known]

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from archsearch import benchmark
+from archsearch import benchmark, doctor
 from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json, load_json
-from archsearch.errors import UsageError
+from archsearch.errors import RunFailed, UsageError
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.presets import PRESETS, apply_preset
 from archsearch.run import resume_run, start_run
@@ -114,6 +116,7 @@ SEARCH_FIELDS = (
     "final_epochs",
     "final_models",
     "reward",
+    "retries",
     "seed",
 )
 PLUGIN_OPTIONS = ("space", "strategy", "evaluator", "executor")
@@ -170,6 +173,12 @@ def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
         help="evaluate an architecture again when it is proposed again",
     )
     search.add_argument("--seed", type=int, help="seed of the whole run (default 0)")
+    search.add_argument(
+        "--retries",
+        type=int,
+        help="times a trial whose process died during it (out of memory) is tried again "
+        "on resume before it is failed (default 2)",
+    )
     add_config_flags(p.add_argument_group("child training"), TrainConfig, "train.")
     run = p.add_argument_group("run")
     run.add_argument("--out", type=Path, help="run directory (default runs/<space>-<strategy>)")
@@ -265,16 +274,22 @@ def build_parser() -> Parser:
     add_search_parser(subparsers)
     add_train_parser(subparsers)
     benchmark.add_parser(subparsers)
+    doctor.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command; every error a user can cause is one line on stderr, exit code 2 (1
+    when a run ended recorded but incomplete, or the disk filled up; 130 on Ctrl-C)."""
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except UsageError as exc:
-        print(f"archsearch: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
+    except RunFailed as exc:
+        return _fail(str(exc), 1)
+    except (OSError, sqlite3.OperationalError) as exc:
+        return _os_error(exc)
     except KeyboardInterrupt:
         print(
             "\narchsearch: interrupted; finished trials are saved — continue with "
@@ -282,6 +297,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"archsearch: error: {message}", file=sys.stderr)
+    return code
+
+
+def _os_error(exc: OSError | sqlite3.OperationalError) -> int:
+    """One line for a file system failure: exit 1 if the disk is full (the run can be
+    resumed once there is room), else 2."""
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc)
+    if full:
+        return _fail("the disk is full; free some space, then continue with --resume", 1)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", 2)
+    return _fail(f"the ledger cannot be written ({exc})", 2)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +21,11 @@ from archsearch.evaluation import EVALUATORS
 from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.execution import EXECUTORS
+from archsearch.options import check_number
 from archsearch.spaces import SPACES
 from archsearch.strategies import STRATEGIES
+
+UNIONS = (typing.Union, types.UnionType)
 
 
 @dataclass
@@ -106,7 +112,10 @@ class SearchConfig:
     reward: str = "val_score"
     seed: int = 0
     reevaluate: bool = False
+    retries: int = 2
     train: TrainConfig = field(default_factory=TrainConfig)
+    #: Set when the run starts; the ledger stores it too, so the two are never mixed up.
+    run_id: str = ""
 
     def validate(self) -> None:
         """Raise `UsageError` with a one-line fix for the first impossible value."""
@@ -122,6 +131,7 @@ class SearchConfig:
                 raise UsageError(f"unknown {kind} {name!r}; choose one of: {choices}")
         if self.reward not in REWARDS:
             raise UsageError(f"unknown reward {self.reward!r}; choose one of: {', '.join(REWARDS)}")
+        check_seed(self.seed)
         if self.trials is None and self.time_limit is None:
             raise UsageError("give a budget: --trials N and/or --time-limit SECONDS")
         if self.trials is not None and self.trials < 1:
@@ -130,6 +140,8 @@ class SearchConfig:
             raise UsageError(f"--time-limit must be positive, got {self.time_limit}")
         if self.final_epochs < 0:
             raise UsageError(f"--final-epochs must be >= 0, got {self.final_epochs}")
+        if not 0 <= self.retries <= 100:
+            raise UsageError(f"--retries must lie in 0..100, got {self.retries}")
         if self.final_models is not None and self.final_models < 1:
             raise UsageError(f"--final-models must be >= 1, got {self.final_models}")
         try:
@@ -148,6 +160,17 @@ class SearchConfig:
         return from_json(cls, data)
 
 
+#: Seeds reach scikit-learn and NumPy, whose generators take 0..2**32 - 1; trial seeds add.
+MAX_SEED = 2**32 - 2
+
+
+def check_seed(seed: Any) -> None:
+    try:
+        check_number("--seed", seed, 0, MAX_SEED, whole=True)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def from_json(cls: type, data: Any) -> Any:
     """A (nested) config dataclass from its JSON; `UsageError` naming unknown keys. A nested
     config given in part keeps its field's own defaults for the rest (a `default_factory`
@@ -158,6 +181,7 @@ def from_json(cls: type, data: Any) -> Any:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise UsageError(f"unknown setting(s) {unknown} for {cls.__name__}")
+    hints = typing.get_type_hints(cls)
     values = {}
     for name, value in data.items():
         factory = fields[name].default_factory
@@ -165,12 +189,53 @@ def from_json(cls: type, data: Any) -> Any:
         if dataclasses.is_dataclass(nested):
             given = from_json(type(nested), value)
             value = dataclasses.replace(nested, **{k: getattr(given, k) for k in value})
+        else:
+            check_type(f"{cls.__name__}.{name}", value, hints[name])
         values[name] = value
     return cls(**values)
 
 
-def save_json(config: Any, path: Path) -> None:
-    path.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+def check_type(label: str, value: Any, hint: Any) -> None:
+    """`UsageError` unless `value` (from JSON) fits the type hint: a whole number for `int`,
+    a finite number for `float`, true/false for `bool`, and so on."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in UNIONS else (hint,)
+    if any(_fits(value, option) for option in options):
+        return
+    names = " or ".join(_type_name(option) for option in options)
+    raise UsageError(f"{label} must be {names}, got {value!r}")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint) or hint
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin is bool:
+        return isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is float:
+        return (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        )
+    if origin in (tuple, list):
+        return isinstance(value, (tuple, list))
+    return isinstance(value, origin)
+
+
+def _type_name(hint: Any) -> str:
+    names = {bool: "true or false", int: "a whole number", float: "a finite number"}
+    origin = typing.get_origin(hint) or hint
+    if hint is type(None):
+        return "null"
+    if origin in (tuple, list):
+        return "a list"
+    if origin is dict:
+        return "an object"
+    if origin is str:
+        return "text"
+    return names.get(origin, getattr(origin, "__name__", str(origin)))
 
 
 def load_json(cls: type, path: Path) -> Any:
@@ -216,6 +281,7 @@ class TrainJob:
     def validate(self) -> None:
         if sum(s is not None for s in (self.arch, self.run, self.model)) != 1:
             raise UsageError("give exactly one of --arch JSON, --run DIR or --model NAME")
+        check_seed(self.seed)
         self.data.validate()
         if self.patience is not None and self.patience < 1:
             raise UsageError(f"--patience must be at least 1, got {self.patience}")

@@ -8,3 +8,8 @@ class UsageError(ValueError):
 
 class DataError(UsageError):
     """Input data that cannot be used; the message says what is wrong and how to fix it."""
+
+
+class RunFailed(RuntimeError):
+    """A run that ended in a recorded state but could not do all it should (a final training
+    that diverged twice): the command prints the one-line message and exits 1."""

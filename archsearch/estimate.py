@@ -8,11 +8,14 @@ the command prints before the search starts.
 
 from __future__ import annotations
 
+import math
+import os
 import random
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -23,6 +26,11 @@ from archsearch.spaces.base import Architecture, Space
 from archsearch.tasks.base import OutputSpec, Task
 
 SAMPLES = 9  # architectures sampled to find a typical child
+GIB = 2**30
+#: Of the machine's memory (or the GPU's), the share a child's training may take by default.
+MEMORY_SHARE = 0.75
+#: Bytes kept per parameter while training: weights, gradients and two optimiser moments.
+BYTES_PER_PARAM = 16
 WARMUP_STEPS, TIMED_STEPS = 2, 3  # training steps run untimed (first-use costs), then timed
 TIMED_BATCH = 32  # at most this many samples per timed step: cheap even for large children
 
@@ -36,6 +44,53 @@ def flops_per_sample(
         with FlopCounterMode(display=False) as counter:
             model(torch.empty(1, *input_shape))
     return int(counter.get_total_flops())
+
+
+def training_memory(
+    space: Space, arch: Architecture, input_shape: Sequence[int], output: OutputSpec, batch: int
+) -> int:
+    """Bytes a training step of `arch` needs, estimated without allocating anything: the
+    parameters with their gradients and optimiser state, and twice the float32 outputs of
+    every layer for a batch (what autograd keeps for the backward pass, and the gradients
+    flowing back through it)."""
+    sizes: list[int] = []
+
+    def keep(module: torch.nn.Module, inputs: object, out: object) -> None:
+        if isinstance(out, torch.Tensor):
+            sizes.append(out.numel())
+
+    with torch.device("meta"):
+        model = space.build(arch, input_shape, output).eval()
+        hooks = [m.register_forward_hook(keep) for m in model.modules() if not list(m.children())]
+        model(torch.empty(1, *input_shape))
+        for hook in hooks:
+            hook.remove()
+    params = sum(p.numel() for p in model.parameters())
+    inputs = math.prod(input_shape)
+    return BYTES_PER_PARAM * params + 4 * batch * (inputs + 2 * sum(sizes))
+
+
+def memory_limit(max_memory: float | None, device: torch.device) -> int:
+    """The bytes a child's training may take: `max_memory` GiB if given, else
+    `MEMORY_SHARE` of the GPU's memory, or of this machine's (cgroup-limited) memory."""
+    if max_memory is not None:
+        return int(max_memory * GIB)
+    if device.type == "cuda":
+        return int(MEMORY_SHARE * torch.cuda.get_device_properties(device).total_memory)
+    return int(MEMORY_SHARE * machine_memory())
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may use: the machine's, or its container's limit."""
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
 
 
 @dataclass

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from collections.abc import Mapping
 from typing import Any
 
 
 @dataclasses.dataclass
 class Options:
-    """A plug-in's tunable knobs. Subclasses add fields with defaults."""
+    """A plug-in's tunable knobs. Subclasses add fields with defaults, and may bound numeric
+    ones in `limits`: {field: (lowest, highest, whole)}, a bound given as a one-element tuple
+    being exclusive; a field whose value is None (off) is not checked."""
+
+    limits: typing.ClassVar[dict[str, tuple[Any, Any, bool]]] = {}
 
 
 def parse_options(owner: str, cls: type, given: Mapping[str, Any]) -> Any:
@@ -36,7 +41,11 @@ def parse_options(owner: str, cls: type, given: Mapping[str, Any]) -> Any:
     for key, value in given.items():
         default = getattr(cls(), key)
         values[key] = _convert(f"{owner} option {key}", value, default)
-    return cls(**values)
+    options = cls(**values)
+    for key, (low, high, whole) in getattr(cls, "limits", {}).items():
+        if getattr(options, key) is not None:
+            check_number(f"{owner} option {key}", getattr(options, key), low, high, whole)
+    return options
 
 
 def _convert(label: str, value: Any, default: Any) -> Any:
@@ -86,3 +95,46 @@ def _finite(label: str, number: float) -> float:
     if not math.isfinite(number):
         raise ValueError(f"{label}={number!r} is not a finite number")
     return number
+
+
+def check_number(label: str, value: Any, low: Any, high: Any, whole: bool = False) -> None:
+    """`ValueError` unless `value` is a finite number (whole if `whole`) within [low, high];
+    a bound given as a one-element tuple is exclusive.
+
+    Example:
+        >>> check_number("layers", 3, 1, 64, whole=True)
+        >>> check_number("rate", 0.0, (0.0,), 1.0)
+        Traceback (most recent call last):
+        ValueError: rate must lie in (0, 1], got 0.0
+    """
+    kind = "a whole number" if whole else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{label} must be {kind}, got {value!r}")
+    if not math.isfinite(value) or (whole and not float(value).is_integer()):
+        raise ValueError(f"{label} must be {kind}, got {value!r}")
+    lo, lo_open = (low[0], True) if isinstance(low, tuple) else (low, False)
+    hi, hi_open = (high[0], True) if isinstance(high, tuple) else (high, False)
+    if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
+        span = f"{'(' if lo_open else '['}{_bound(lo)}, {_bound(hi)}{')' if hi_open else ']'}"
+        raise ValueError(f"{label} must lie in {span}, got {value!r}")
+
+
+def check_bool(label: str, value: Any) -> None:
+    """`ValueError` unless `value` is True or False (not "maybe", not 1)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{label} must be true or false, got {value!r}")
+
+
+def check_numbers(label: str, values: Any, low: Any, high: Any, whole: bool = False) -> None:
+    """`check_number` for each of a non-empty list of values."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{label} must be a list of numbers, got {values!r}")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{label} must not be empty")
+    for value in values:
+        check_number(label, value, low, high, whole)
+
+
+def _bound(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"

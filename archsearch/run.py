@@ -7,31 +7,44 @@ the directory is created, and an existing run is never overwritten: it can only 
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from archsearch.checkpoint import save_model
-from archsearch.config import SearchConfig, load_json, save_json
+from archsearch.config import SearchConfig, load_json
 from archsearch.data import Dataset
-from archsearch.errors import UsageError
+from archsearch.errors import RunFailed, UsageError
 from archsearch.estimate import estimate_search
-from archsearch.evaluation import Context, Evaluator, get_evaluator
+from archsearch.evaluation import EVALUATORS, Context, Evaluator, get_evaluator
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
 from archsearch.evaluation.rewards import check_reward
-from archsearch.execution import Executor, get_executor
+from archsearch.evaluation.trainer import TrainingFailed, default_lr
+from archsearch.execution import EXECUTORS, Executor, get_executor
 from archsearch.final import final_models, train_final
-from archsearch.ledger import Ledger, Trial
+from archsearch.ledger import Ledger, LedgerError, Trial
+from archsearch.options import parse_options
+from archsearch.reporting.console import report, show_progress
+from archsearch.reporting.files import write_json, write_trials_csv
 from archsearch.reporting.plots import plot_entropy, plot_rewards
-from archsearch.search import Budget, Progress, run_search
+from archsearch.rundir import (
+    LOCK,
+    RunLock,
+    changed_settings,
+    fingerprint,
+    new_run_id,
+    save_atomic,
+    write_text_atomic,
+)
+from archsearch.search import Budget, run_search
 from archsearch.spaces import SPACES, Space, get_space
 from archsearch.strategies import Strategy, get_strategy
 
 CONFIG, LEDGER, SUMMARY = "config.json", "ledger.sqlite", "summary.json"
+SAFER_LR = 0.1  # a final training that fails is tried again at this fraction of its rate
 
 
 @dataclass
@@ -50,9 +63,29 @@ def is_run(path: Path) -> bool:
 
 
 def start_run(config: SearchConfig, out: Path, log: TextIO | None = None) -> dict[str, Any]:
-    """Check everything, create `out`, search and finish; return the summary."""
+    """Check everything, create `out`, take its lock, search and finish; return the
+    summary. Nothing is written before the configuration and the data are known to be
+    usable, and nothing is ever written into another run."""
     log = log or sys.stderr
     config.validate()
+    _check_new(out)
+    setup = make_setup(config)
+    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):
+        _check_new(out)  # again, now that no other process can be writing it
+        config.run_id = new_run_id()
+        data = config.to_json()
+        write_text_atomic(out / CONFIG, json.dumps(data, indent=2) + "\n")
+        meta = {
+            "run_id": config.run_id,
+            "fingerprint": fingerprint(data),
+            "space_options": json.dumps(setup.space.options()),
+        }
+        Ledger(out / LEDGER, {**meta, "config": json.dumps(data)}).close()
+        return _execute(config, setup, out, log)
+
+
+def _check_new(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a directory for the run")
     if is_run(out):
@@ -60,13 +93,8 @@ def start_run(config: SearchConfig, out: Path, log: TextIO | None = None) -> dic
             f"{out} already holds a run; continue it with `archsearch search --resume {out}` "
             "or choose another --out"
         )
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and any(p.name != LOCK for p in out.iterdir()):
         raise UsageError(f"--out {out} is a non-empty directory; choose a new or empty one")
-    setup = make_setup(config)
-    out.mkdir(parents=True, exist_ok=True)
-    save_json(config, out / CONFIG)
-    Ledger(out / LEDGER).close()
-    return _execute(config, setup, out, log)
 
 
 def resume_run(
@@ -75,7 +103,10 @@ def resume_run(
     time_limit: float | None = None,
     log: TextIO | None = None,
 ) -> dict[str, Any]:
-    """Continue the run in `out` where it stopped; `trials`/`time_limit` may extend it."""
+    """Continue the run in `out` where it stopped; `trials`/`time_limit` may extend it.
+    Nothing is written until the configuration and the ledger are known to belong together
+    and to be readable (a refused resume leaves every file as it was); then the run's lock is
+    taken."""
     log = log or sys.stderr
     if not is_run(out):
         raise UsageError(
@@ -83,20 +114,67 @@ def resume_run(
             f"`archsearch search ... --out {out}`"
         )
     config = load_json(SearchConfig, out / CONFIG)
+    with Ledger.open(out / LEDGER, readonly=True) as ledger:
+        check_identity(config, ledger.meta(), out)
+        done = len(ledger)
     if trials is not None:
+        if trials < done:
+            raise UsageError(f"--trials {trials} is below the {done} trials this run has done")
         config.trials = trials
     if time_limit is not None:
         config.time_limit = time_limit
     config.validate()
     setup = make_setup(config)
-    save_json(config, out / CONFIG)
-    return _execute(config, setup, out, log)
+    with Ledger.open(out / LEDGER, readonly=True) as ledger:
+        ledger.check(setup.space)
+        _check_state(setup, ledger)
+    with RunLock(out):
+        if load_json(SearchConfig, out / CONFIG).run_id != config.run_id:
+            raise UsageError(f"{out}/{CONFIG} was replaced while this resume started")
+        write_text_atomic(out / CONFIG, json.dumps(config.to_json(), indent=2) + "\n")
+        return _execute(config, setup, out, log)
+
+
+def check_identity(config: SearchConfig, meta: dict[str, str], out: Path) -> None:
+    """`UsageError` unless the ledger was started with this configuration: the same run id,
+    and the same settings but the budget."""
+    if meta.get("run_id") != config.run_id:
+        raise UsageError(
+            f"{out}/{LEDGER} belongs to another run (run id {meta.get('run_id')}, "
+            f"{CONFIG} says {config.run_id or 'none'}); a ledger is resumed only with its own "
+            "configuration"
+        )
+    data = config.to_json()
+    if meta.get("fingerprint") != fingerprint(data):
+        original = json.loads(meta.get("config", "{}"))
+        changed = ", ".join(changed_settings(original, data)) or "unknown settings"
+        raise UsageError(
+            f"{out}/{CONFIG} was changed since the run started ({changed}); restore it, or "
+            "start a new run with the new settings"
+        )
+
+
+def _check_state(setup: Setup, ledger: Ledger) -> None:
+    """`LedgerError` unless the saved search state loads into this run's strategy,
+    evaluator and executor."""
+    state = ledger.load_state()
+    if state is None:
+        return
+    try:
+        setup.strategy.load_state_dict(state["strategy"])
+        setup.evaluator.load_state_dict(state.get("evaluator", {}))
+        setup.executor.load_state_dict(state.get("executor", {}))
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise LedgerError(
+            f"{ledger.path}: the saved search state does not fit the {setup.strategy.name} "
+            f"strategy ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+        ) from None
 
 
 def make_setup(config: SearchConfig) -> Setup:
     """Build every part of a run from its configuration; `UsageError` for anything that does
     not fit together (an option, the data, the task for the space or the reward)."""
-    _plugin("space", lambda: get_space(config.space, **config.space_options))
+    _check_options(config)
     data = config.data.load(images=SPACES.get(config.space).needs_images, seed=config.seed)
     fitted = SPACES.get(config.space).fitted_options(data.input_shape)
     space = _plugin("space", lambda: get_space(config.space, **{**fitted, **config.space_options}))
@@ -119,6 +197,24 @@ def make_setup(config: SearchConfig) -> Setup:
     )
     executor = _plugin("executor", lambda: get_executor(config.executor, **config.executor_options))
     return Setup(data, space, strategy, evaluator, executor)
+
+
+def _check_options(config: SearchConfig) -> None:
+    """The plug-ins' options, checked before any data is read (a data folder may be large,
+    and reading it may write a cache)."""
+    space = _plugin("space", lambda: get_space(config.space, **config.space_options))
+    _plugin("strategy", lambda: get_strategy(config.strategy, space, 0, **config.strategy_options))
+    for kind, registry, options in (
+        ("evaluator", EVALUATORS, config.evaluator_options),
+        ("executor", EXECUTORS, config.executor_options),
+    ):
+        cls = registry.get(getattr(config, kind))
+        _plugin(
+            kind,
+            lambda cls=cls, kind=kind, options=options: parse_options(
+                f"{kind} {cls.name}", cls.Options, options
+            ),
+        )
 
 
 def _plugin(kind: str, make: Any) -> Any:
@@ -151,13 +247,14 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
             seed=config.seed,
             executor=setup.executor,
             reevaluate=config.reevaluate,
-            on_trial=lambda progress: _show(progress, log),
+            on_trial=lambda progress: show_progress(progress, log),
+            retries=config.retries,
         )
         search_seconds = time.perf_counter() - started
         trials = list(ledger)
         best = ledger.best()
     setup.executor.close()
-    _write_trials_csv(trials, out / "trials.csv")
+    write_trials_csv(trials, out / "trials.csv")
     plot_rewards(trials, out / "rewards.png")
     plot_entropy(trials, out / "entropy.png")
     summary: dict[str, Any] = {
@@ -176,8 +273,14 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         "best": None if best is None else _finish(config, setup, best, out, log),
     }
     summary.update(baseline_scores(config, data, summary["best"]))
-    (out / SUMMARY).write_text(json.dumps(rounded(summary), indent=2) + "\n")
-    _report(summary, data, log)
+    write_json(out / SUMMARY, summary)
+    report(summary, data.task.score, log)
+    final = (summary["best"] or {}).get("final", {})
+    if final.get("status") == "failed":
+        raise RunFailed(
+            f"the final training failed ({final['reason']}); the search's results are in "
+            f"{out} — retrain with `archsearch train --run {out} --lr SMALLER`"
+        )
     return summary
 
 
@@ -223,10 +326,10 @@ def baseline_scores(
 def _finish(
     config: SearchConfig, setup: Setup, best: Trial, out: Path, log: TextIO
 ) -> dict[str, Any]:
-    """Retrain the best architecture, test it once, save it."""
+    """Retrain the best architecture, test it once, save it; a final training that fails
+    is tried once more with a tenth of the learning rate, then recorded as failed."""
     space, data = setup.space, setup.data
-    arch_file = {**best.arch.to_json(), "space_options": space.options()}
-    (out / "best_arch.json").write_text(json.dumps(arch_file, indent=2) + "\n")
+    write_json(out / "best_arch.json", {**best.arch.to_json(), "space_options": space.options()})
     score = f"val_{data.task.score}"
     entry: dict[str, Any] = {
         "arch": best.arch.to_json(),
@@ -244,7 +347,33 @@ def _finish(
         f"{times} on train+val",
         file=log,
     )
+    recipe = config.final_train_config()
+    for attempt in (1, 2):
+        try:
+            model, metrics = train_final(
+                space,
+                best.arch,
+                data,
+                recipe,
+                config.seed,
+                models,
+                _final_progress(config, models, log),
+            )
+            break
+        except TrainingFailed as exc:
+            print(f"archsearch: final training failed: {exc}", file=log)
+            if attempt == 2:
+                entry["final"] = {"status": "failed", "reason": str(exc), "lr": recipe.lr}
+                return entry
+            recipe = replace(recipe, lr=SAFER_LR * (recipe.lr or default_lr(recipe)))
+            print(f"archsearch: trying once more with learning rate {recipe.lr:g}", file=log)
+    save_atomic(out / "best_model.pt", lambda path: save_model(path, model, space, best.arch, data))
+    write_json(out / "final_curve.json", metrics.pop("curves"))
+    entry.update(metrics, final={"status": "ok", "lr": recipe.lr or default_lr(recipe)})
+    return entry
 
+
+def _final_progress(config: SearchConfig, models: int, log: TextIO) -> Any:
     def show(index: int, point: dict[str, float]) -> None:
         member = f"network {index + 1}/{models} " if models > 1 else ""
         print(
@@ -254,92 +383,4 @@ def _finish(
             flush=True,
         )
 
-    model, metrics = train_final(
-        space, best.arch, data, config.final_train_config(), config.seed, models, show
-    )
-    save_model(out / "best_model.pt", model, space, best.arch, data)
-    curves = metrics.pop("curves")
-    (out / "final_curve.json").write_text(json.dumps(rounded(curves), indent=2) + "\n")
-    entry.update(metrics)
-    return entry
-
-
-def rounded(value: Any, digits: int = 6) -> Any:
-    """`value` with every float rounded to `digits` significant digits (no float32 noise
-    such as 0.800000011920929 in files people read)."""
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    if isinstance(value, dict):
-        return {k: rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [rounded(v, digits) for v in value]
-    return value
-
-
-def _show(progress: Progress, log: TextIO) -> None:
-    trial, result = progress.trial, progress.trial.result
-    total = progress.budget.trials or "?"
-    best = f"{progress.best.result.reward:.4f}" if progress.best else "-"
-    state = f"reward {result.reward:.4f}" if result.ok else f"FAILED ({result.reason})"
-    eta = progress.eta
-    print(
-        f"trial {progress.done}/{total}  {state}  best {best}  "
-        f"elapsed {_clock(progress.elapsed)}  eta {_clock(eta) if eta is not None else '?'}"
-        f"  #{trial.number} {trial.arch.hash}",
-        file=log,
-        flush=True,
-    )
-
-
-def _report(summary: dict[str, Any], data: Dataset, log: TextIO) -> None:
-    best = summary["best"]
-    if best is None:
-        print("archsearch: no trial succeeded; see trials.csv for the reasons", file=log)
-        return
-    metric = data.task.score
-    test = best.get(f"test_{metric}")
-    test_text = f"test {metric} {test:.4f}" if test is not None else "not retrained"
-    line = (
-        f"archsearch: best trial {best['trial']}: val {metric} {best[f'val_{metric}']:.4f}, "
-        f"{test_text}, {best['params']:,} params"
-    )
-    if "baseline" in summary:
-        baseline = summary["baseline"]
-        line += f"; scikit-learn {baseline['model']} {baseline[f'test_{metric}']:.4f}"
-    print(line, file=log)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
-
-
-def _write_trials_csv(trials: list[Trial], path: Path) -> None:
-    """One row per trial: number, status, reason, reward, every metric any trial has (in
-    order of first appearance), seed, finish time, the architecture's hash and JSON."""
-    metrics: dict[str, None] = {}
-    for t in trials:
-        metrics.update(dict.fromkeys(t.result.metrics))
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "trial",
-                "status",
-                "reason",
-                "reward",
-                *metrics,
-                "seed",
-                "finished_at",
-                "arch_hash",
-                "arch",
-            ]
-        )
-        for t in trials:
-            m = t.result.metrics
-            finished = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t.finished_at))
-            writer.writerow(
-                [t.number, t.result.status, t.result.reason, rounded(t.result.reward)]
-                + [rounded(m.get(name, "")) for name in metrics]
-                + [t.seed, finished, t.arch.hash, t.arch.canonical]
-            )
+    return show

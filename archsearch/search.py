@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 
-from archsearch.evaluation.base import Evaluator
+from archsearch.evaluation.base import Evaluator, TimeUp
 from archsearch.evaluation.result import Result
 from archsearch.execution.base import Executor
 from archsearch.execution.inline import InlineExecutor
@@ -77,20 +77,27 @@ def run_search(
     executor: Executor | None = None,
     reevaluate: bool = False,
     on_trial: Callable[[Progress], None] | None = None,
+    retries: int = 2,
 ) -> str:
     """Search until `budget` is spent; return why it stopped ('budget', 'time' or
     'converged'). With `reevaluate` false an architecture already in the ledger is not
     evaluated again: the strategy is told its recorded result. The strategy's, evaluator's and
-    executor's states are saved with every trial and restored from the ledger first."""
+    executor's states are saved with every trial and restored from the ledger first. A trial
+    whose process died during it is tried again on resume `retries` times, then failed."""
     loop = _Loop(strategy, evaluator, executor or InlineExecutor(), ledger, budget, seed)
-    loop.reevaluate, loop.on_trial = reevaluate, on_trial
-    while True:
-        loop.submit_while_possible()
-        if not loop.pending:
-            if loop.repeats >= MAX_REPEATS:
-                ledger.save_state(loop.state())
-            return loop.out_of_budget() or "budget"
-        loop.collect()
+    loop.reevaluate, loop.on_trial, loop.retries = reevaluate, on_trial, retries
+    try:
+        while True:
+            loop.submit_while_possible()
+            if not loop.pending:
+                if loop.repeats >= MAX_REPEATS:
+                    ledger.save_state(loop.state())
+                return loop.out_of_budget() or "budget"
+            loop.collect()
+    except KeyboardInterrupt:  # stopped on purpose: the trials in flight were not killed
+        for _, number, _ in loop.pending.values():
+            ledger.abandon(number)
+        raise
 
 
 class _Loop:
@@ -107,7 +114,7 @@ class _Loop:
     ) -> None:
         self.strategy, self.evaluator, self.executor = strategy, evaluator, executor
         self.ledger, self.budget, self.seed = ledger, budget, seed
-        self.reevaluate = False
+        self.reevaluate, self.retries = False, 2
         self.on_trial: Callable[[Progress], None] | None = None
         self.elapsed_before, self.repeats = 0.0, 0
         state = ledger.load_state()
@@ -122,6 +129,9 @@ class _Loop:
         self.started = time.monotonic()
         self.pending: dict[Future[Result], tuple[Architecture, int, int]] = {}
         self.waiting: dict[str, list[Architecture]] = {}  # repeats of an architecture in flight
+        self.timed_out = False
+        if budget.seconds is not None:
+            evaluator.deadline = self.started + budget.seconds - self.elapsed_before
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
@@ -130,7 +140,7 @@ class _Loop:
         budget = self.budget
         if budget.trials is not None and self.done + len(self.pending) >= budget.trials:
             return "budget"
-        if budget.seconds is not None and self.elapsed() >= budget.seconds:
+        if self.timed_out or (budget.seconds is not None and self.elapsed() >= budget.seconds):
             return "time"
         if self.repeats >= MAX_REPEATS:
             return "converged"
@@ -160,10 +170,28 @@ class _Loop:
                 self.waiting.setdefault(arch.hash, []).append(arch)
                 self.repeats += 1
                 break
-            seed = trial_seed(self.seed, self.next_number)
-            future = self.executor.submit(self.evaluator, arch, seed)
-            self.pending[future] = (arch, self.next_number, seed)
+            number, seed = self.next_number, trial_seed(self.seed, self.next_number)
+            self.pending[self._start(arch, number, seed)] = (arch, number, seed)
             self.next_number += 1
+
+    def _start(self, arch: Architecture, number: int, seed: int) -> Future[Result]:
+        """Mark the trial running and submit it; a trial whose process died during it more
+        than `retries` times is not tried again but failed."""
+        starts = self.ledger.starts(number, arch)
+        if starts > self.retries:
+            future: Future[Result] = Future()
+            future.set_result(
+                self.evaluator.failed(
+                    f"the process died during this trial {starts} times (likely out of memory)"
+                )
+            )
+            return future
+        self.ledger.start(number, arch, seed)
+        try:
+            return self.executor.submit(self.evaluator, arch, seed)
+        except KeyboardInterrupt:
+            self.ledger.abandon(number)
+            raise
 
     def collect(self) -> None:
         """Wait for evaluations to finish; tell, record and report each, in trial order."""
@@ -171,6 +199,10 @@ class _Loop:
         for future in sorted(finished, key=lambda f: self.pending[f][1]):
             arch, number, seed = self.pending.pop(future)
             result = self._result_of(future)
+            if result is None:  # the time limit ended it: not a result, tried again on resume
+                self.ledger.abandon(number)
+                self.timed_out = True
+                continue
             self.strategy.tell(arch, result)
             for twin in self.waiting.pop(arch.hash, []):
                 self.strategy.tell(twin, result)
@@ -183,9 +215,12 @@ class _Loop:
             if self.on_trial is not None:
                 self.on_trial(Progress(trial, self.done, self.best, self.elapsed(), self.budget))
 
-    def _result_of(self, future: Future[Result]) -> Result:
-        """The future's result; an executor failure (a worker that died) is a failed trial."""
+    def _result_of(self, future: Future[Result]) -> Result | None:
+        """The future's result; None if the time limit stopped it; an executor failure (a
+        worker that died) is a failed trial."""
         try:
             return future.result()
+        except TimeUp:
+            return None
         except Exception as exc:  # noqa: BLE001 - any worker crash must not end the search
             return self.evaluator.failed(f"evaluation crashed: {type(exc).__name__}: {exc}")

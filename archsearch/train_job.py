@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
 import torch
 
 from archsearch.checkpoint import load_model, save_model
-from archsearch.config import TrainJob, save_json
+from archsearch.config import TrainJob
 from archsearch.data.dataset import Dataset
 from archsearch.errors import UsageError
 from archsearch.evaluation.trainer import TrainingFailed, predict, train
+from archsearch.evaluation.training import too_large
 from archsearch.models import REFERENCE_MODELS
 from archsearch.reporting.plots import plot_confusion, plot_training_curves
+from archsearch.rundir import RunLock, save_atomic, write_text_atomic
 from archsearch.spaces import Architecture, Space, get_space
 
 
@@ -62,16 +63,40 @@ def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | N
         )
     space, arch = resolve_architecture(job)
     data = job.data.load(images=space.needs_images, seed=job.seed)
+    reason = too_large(space, arch, data.input_shape, data.task.output_spec(), job.train)
+    if reason:
+        raise UsageError(f"this network cannot be trained here: {reason}")
+    state = _checkpoint(out / "checkpoint.pt") if resume else None
     print(
         f"archsearch: training {job.model or arch.hash} ({space.name} space) on {data.describe()}",
         file=log,
     )
     out.mkdir(parents=True, exist_ok=True)
-    save_json(job, out / "config.json")
-    (out / "arch.json").write_text(
-        json.dumps({**arch.to_json(), "space_options": space.options()}, indent=2) + "\n"
-    )
-    curve = _train_with_checkpoints(job, space, arch, data, out, log)
+    with RunLock(out):
+        write_text_atomic(out / "config.json", json.dumps(asdict(job), indent=2) + "\n")
+        arch_file = {**arch.to_json(), "space_options": space.options()}
+        write_text_atomic(out / "arch.json", json.dumps(arch_file, indent=2) + "\n")
+        curve = _train_with_checkpoints(job, space, arch, data, out, state, log)
+        return _score_best(job, data, curve, out, log)
+
+
+def _checkpoint(path: Path) -> dict[str, Any] | None:
+    """The saved training state of a killed training, or None if it saved none yet;
+    `UsageError` if the file cannot be read back."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file raises
+        raise UsageError(
+            f"{path} is damaged ({type(exc).__name__}); delete it to start the training over"
+        ) from None
+
+
+def _score_best(
+    job: TrainJob, data: Dataset, curve: list[dict[str, float]], out: Path, log: TextIO
+) -> dict:
+    """Score the best epoch's weights on the test split; write results and plots."""
     model, _, _ = load_model(out / "best_model.pt")
     outputs = predict(model, data.x_test, job.train, norm=data.norm)
     results: dict[str, Any] = data.task.test_scores(outputs, data.test_targets())
@@ -89,7 +114,7 @@ def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | N
         matrix = confusion_matrix(data.y_test, outputs.argmax(1), data.num_classes)
         results.update(confusion_matrix=matrix.tolist(), class_names=data.class_names)
         plot_confusion(matrix.numpy(), data.class_names, out / "confusion.png")
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
     test = f"test_{data.task.score}"
     print(
         f"archsearch: best epoch {best['epoch']} ({score} {best[score]:.4f}): {test} "
@@ -100,12 +125,17 @@ def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | N
 
 
 def _train_with_checkpoints(
-    job: TrainJob, space: Space, arch: Architecture, data: Dataset, out: Path, log: TextIO
+    job: TrainJob,
+    space: Space,
+    arch: Architecture,
+    data: Dataset,
+    out: Path,
+    state: dict[str, Any] | None,
+    log: TextIO,
 ) -> list[dict[str, float]]:
-    """Train with a checkpoint after every epoch (resumed from, if there is one) and the
+    """Train with a checkpoint after every epoch (resumed from `state`, if any) and the
     best-validation weights in best_model.pt; return the curve."""
     checkpoint_path = out / "checkpoint.pt"
-    state = torch.load(checkpoint_path, weights_only=True) if checkpoint_path.exists() else None
     if state is not None:
         print(f"archsearch: resuming after epoch {len(state['curve'])}", file=log)
     torch.manual_seed(job.seed)
@@ -117,7 +147,7 @@ def _train_with_checkpoints(
         nonlocal best
         if point[score] > best:
             best = point[score]
-            save_model(out / "best_model.pt", model, space, arch, data)
+            save_atomic(out / "best_model.pt", lambda p: save_model(p, model, space, arch, data))
         print(
             f"epoch {point['epoch']}/{job.train.epochs}  loss {point['train_loss']:.4f}  "
             f"{score} {point[score]:.4f}  best {best:.4f}  {point['seconds']:.1f}s",
@@ -126,9 +156,8 @@ def _train_with_checkpoints(
         )
 
     def on_checkpoint(checkpoint: dict) -> None:
-        _atomic_write(checkpoint_path, lambda path: torch.save(checkpoint, path))
-        metrics = json.dumps(checkpoint["curve"], indent=2) + "\n"
-        _atomic_write(out / "metrics.json", lambda path: path.write_text(metrics))
+        save_atomic(checkpoint_path, lambda path: torch.save(checkpoint, path))
+        write_text_atomic(out / "metrics.json", json.dumps(checkpoint["curve"], indent=2) + "\n")
 
     try:
         return train(
@@ -152,10 +181,3 @@ def confusion_matrix(truth: torch.Tensor, predicted: torch.Tensor, classes: int)
     """Counts of (true class, predicted class)."""
     flat = truth.long() * classes + predicted.long()
     return torch.bincount(flat, minlength=classes * classes).reshape(classes, classes)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write beside `path`, then rename: a kill mid-write leaves the previous file intact."""
-    partial = path.with_name(path.name + ".partial")
-    write(partial)
-    os.replace(partial, path)

@@ -89,61 +89,6 @@ def test_search_writes_every_artifact(tmp_path, capsys):
     assert len((out / "trials.csv").read_text().splitlines()) == 4
 
 
-def bad_inputs(tmp_path):
-    csv = tmp_path / "d.csv"
-    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
-    latin = tmp_path / "latin.csv"
-    latin.write_bytes(b"a,b,y\n" + b"".join(b"%d,caf\xe9,%d\n" % (i, i % 2) for i in range(20)))
-    few = tmp_path / "few.csv"
-    few.write_text("a,y\n1,p\n2,q\n3,r\n")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    base = ["search", "--trials", "1", "--out", tmp_path / "new"]
-    return [
-        (base + ["--dataset", "nope"], "unknown dataset 'nope'"),
-        (base + ["--dataset", "iris", "--space", "nope"], "unknown space 'nope'"),
-        (base + ["--dataset", "iris", "--strategy", "nope"], "unknown strategy 'nope'"),
-        (base + ["--data", tmp_path / "missing.csv", "--target", "y"], "no such file"),
-        (base + ["--data", csv, "--target", "label"], "no column named 'label'"),
-        (base + ["--data", csv], "needs --target"),
-        (base + ["--data", latin, "--target", "y"], "UTF-8"),
-        (base + ["--dataset", "iris", "--task", "sorting"], "unknown task 'sorting'"),
-        (base + ["--dataset", "iris", "--evaluator", "nope"], "unknown evaluator 'nope'"),
-        (base + ["--dataset", "iris", "--executor", "nope"], "unknown executor 'nope'"),
-        (base + ["--dataset", "iris", "--evaluator-option", "x=1"], "unknown option"),
-        (base + ["--dataset", "diabetes", "--reward", "zoph"], "zoph reward cubes an accuracy"),
-        (base + ["--dataset", "diabetes", "--label-smoothing", "0.1"], "applies to classification"),
-        (
-            base + ["--dataset", "digits", "--space", "cnn", "--task", "reconstruction"],
-            "use --space mlp",
-        ),
-        (base + ["--data", few, "--target", "y"], "3 rows for 3 classes"),
-        (base + ["--dataset", "iris", "--epochs", "0"], "epochs must be at least 1"),
-        (base + ["--dataset", "iris", "--lr", "-1"], "learning rate must be positive"),
-        (base + ["--dataset", "iris", "--space", "cnn"], "tabular"),
-        (base + ["--dataset", "iris", "--space-option", "max_layers=0"], "max_layers"),
-        (base + ["--dataset", "iris", "--strategy-option", "bogus=1"], "unknown option"),
-        (base + ["--data-dir", empty, "--download", "svhn"], "cannot download 'svhn'"),
-        (base + ["--dataset", "iris", "--download", "mnist"], "--download needs --data-dir"),
-        (["search", "--resume", empty], "is not an archsearch run"),
-        (["search", "--dataset", "iris", "--bogus"], "unrecognized arguments: --bogus"),
-        (["search", "--dataset", "iris", "--trials", "many"], "invalid int value"),
-    ]
-
-
-def test_each_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
-    for args, message in bad_inputs(tmp_path):
-        try:
-            code, err = run_cli(args, capsys)
-        except SystemExit as exc:  # argparse's own errors
-            code, err = exc.code, capsys.readouterr().err
-        assert code == 2, (args, err)
-        assert message in err, (args, err)
-        assert len(err.strip().splitlines()) == 1, err
-        assert "Traceback" not in err
-    assert not (tmp_path / "new").exists()  # nothing created for a rejected run
-
-
 def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     out = tmp_path / "run"
     args = [
@@ -190,7 +135,7 @@ def _ledger(out: Path):
         db.close()
 
 
-@pytest.mark.parametrize("strategy", ["random", "reinforce"])
+@pytest.mark.parametrize("strategy", ["reinforce"])
 def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     common = [
@@ -245,6 +190,8 @@ def test_the_nb201_cell_space_searches_real_images(tmp_path, capsys):
             "--epochs",
             "1",
             "--final-epochs",
+            "1",
+            "--final-models",
             "1",
         ],
         capsys,

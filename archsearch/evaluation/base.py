@@ -36,12 +36,20 @@ class Context:
     reward: str = "val_score"
 
 
+class TimeUp(Exception):
+    """Raised by an evaluator that stopped because the search's time limit (`deadline`)
+    passed: the trial is not a result and is tried again if the search is resumed."""
+
+
 class Evaluator(ABC):
     """Turns an architecture into a `Result`. Must never raise for a bad architecture: a
-    network that cannot be built or trained is a failed `Result` with its reason."""
+    network that cannot be built or trained is a failed `Result` with its reason. An
+    evaluator that can stop part-way should raise `TimeUp` once `time.monotonic()` passes
+    `deadline` (set by the search loop when the search has a time limit)."""
 
     name: ClassVar[str]
     Options: ClassVar[type] = Options
+    deadline: float | None = None
 
     def __init__(self, context: Context, **options: Any) -> None:
         if context.data is not None and context.data.x_test is not None:

@@ -9,7 +9,10 @@ one (mlp) give the baseline identical inputs.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -50,6 +53,25 @@ def sklearn_baseline(data: Dataset, seed: int = 0) -> dict[str, float] | None:
         )
     outputs = model_outputs(model, scaler.transform(_flat(data, data.x_test)))
     return data.task.test_scores(outputs, data.test_targets())
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C inside the block takes effect when it ends. scikit-learn's MLPs catch
+    `KeyboardInterrupt` and return half-trained, which would put a wrong baseline into the
+    summary; here the fit runs to its end and the interrupt is raised after it."""
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def model_outputs(model: MLPClassifier | MLPRegressor, x: np.ndarray) -> torch.Tensor:

@@ -25,6 +25,7 @@ from torch import nn
 
 from archsearch.data.dataset import Normalization, stratified_subset
 from archsearch.evaluation.augment import AUGMENT, BatchAugment, augments
+from archsearch.options import check_number
 from archsearch.tasks.base import Task
 
 OPTIMIZERS = ("adam", "sgd")
@@ -38,6 +39,10 @@ DEFAULT_SMOOTHING = 0.1  # label smoothing of classification when the config lea
 
 class TrainingFailed(RuntimeError):
     """Training could not produce a usable network; the message is the reason."""
+
+
+class TrainingStopped(Exception):
+    """Training was stopped between epochs because `stop()` said so."""
 
 
 @dataclass
@@ -54,6 +59,9 @@ class TrainConfig:
     `channels_last` apply on CUDA only ("auto" precision: bf16 where supported, else fp16
     with loss scaling); CPU training is always fp32. "plateau" divides the learning rate by 5
     after `plateau_patience` epochs without a better validation score (no warm-up).
+
+    `max_params` and `max_memory` (GiB; unset: three quarters of this machine's memory, or
+    of the GPU's) bound a child: one over either fails before it is built.
 
     `weight_decay` 1e-4 (an L2 penalty, scikit-learn's MLP default) and `label_smoothing`
     None, which is 0.1 for classification (nothing for other tasks), are the defaults because
@@ -76,16 +84,25 @@ class TrainConfig:
     flip: bool = True
     cutout: int = 0
     max_params: int = 20_000_000
+    max_memory: float | None = None
     device: str = "auto"
     precision: str = "auto"
     channels_last: bool = True
 
     def validate(self) -> None:
-        """Raise `ValueError` naming the first impossible value."""
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        """Raise `ValueError` naming the first impossible value: a number out of its range
+        (or not finite, or not whole where it must be), an unknown choice, a device this
+        machine does not have."""
+        for name, low, high, whole in LIMITS:
+            value = getattr(self, name)
+            if value is None and name in OPTIONAL:
+                continue
+            check_number(LABELS.get(name, name.replace("_", " ")), value, low, high, whole)
+        if not self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup epochs must be below epochs, got {self.warmup_epochs}")
+        for name in ("flip", "channels_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for label, value, choices in (
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("schedule", self.schedule, SCHEDULES),
@@ -94,25 +111,33 @@ class TrainConfig:
         ):
             if value not in choices:
                 raise ValueError(f"unknown {label} {value!r}; choose one of {choices}")
-        if self.device.split(":")[0] not in DEVICES:
+        if str(self.device).split(":")[0] not in DEVICES:
             raise ValueError(f"unknown device {self.device!r}; choose auto, cpu, cuda or cuda:N")
-        if self.lr is not None and not self.lr > 0:
-            raise ValueError(f"learning rate must be positive, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight decay must be >= 0, got {self.weight_decay}")
-        if not 0 <= self.warmup_epochs < self.epochs:
-            raise ValueError(f"warmup epochs must lie in [0, epochs), got {self.warmup_epochs}")
-        if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"label smoothing must lie in [0, 1), got {self.label_smoothing}")
-        if self.train_subset is not None and self.train_subset < 1:
-            raise ValueError(f"train subset must be at least 1 row, got {self.train_subset}")
-        if self.crop_padding < 0 or self.cutout < 0:
-            raise ValueError("crop padding and cutout must be >= 0")
-        if self.max_params < 1:
-            raise ValueError(f"max params must be positive, got {self.max_params}")
+        resolve_device(self.device)
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+#: (field, lowest, highest, whole number) of every numeric setting; a bound given as a
+#: one-element tuple is exclusive.
+LIMITS: tuple[tuple[str, Any, Any, bool], ...] = (
+    ("epochs", 1, 1_000_000, True),
+    ("batch_size", 1, 10_000_000, True),
+    ("lr", (0.0,), 100.0, False),
+    ("momentum", 0.0, (1.0,), False),
+    ("weight_decay", 0.0, 10.0, False),
+    ("plateau_patience", 1, 1_000_000, True),
+    ("warmup_epochs", 0.0, 1_000_000, False),
+    ("label_smoothing", 0.0, (1.0,), False),
+    ("train_subset", 1, 10**12, True),
+    ("crop_padding", 0, 1024, True),
+    ("cutout", 0, 100_000, True),
+    ("max_params", 1, 10**13, True),
+    ("max_memory", (0.0,), 1e6, False),
+)
+OPTIONAL = ("lr", "label_smoothing", "train_subset", "max_memory")
+LABELS = {"lr": "learning rate", "max_params": "max params"}
 
 
 Split = tuple[torch.Tensor, torch.Tensor]
@@ -132,6 +157,7 @@ def train(
     resume: dict[str, Any] | None = None,
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
     patience: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Curve:
     """Train `model` in place for `config.epochs` on `task`; return the curve, one dict per
     epoch with epoch, train_loss and the task's other metrics as train_<metric>, lr (reached
@@ -142,7 +168,8 @@ def train(
     `on_checkpoint` gets, after every epoch, a state (tensors and plain data: saves with
     `torch.save`, loads with `weights_only=True`) that `resume` continues from exactly. With
     `patience` and a validation split, training stops early once the validation score
-    (`task.score`) has not improved for that many epochs."""
+    (`task.score`) has not improved for that many epochs. `stop()` is asked after every
+    epoch; when it says so, `TrainingStopped` is raised."""
     config.validate()
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if params > config.max_params:
@@ -172,6 +199,8 @@ def train(
             on_epoch(point)
         if on_checkpoint is not None:
             on_checkpoint(session.state(curve))
+        if stop is not None and stop() and epoch < config.epochs:
+            raise TrainingStopped(f"stopped after epoch {epoch}")
     return curve
 
 
@@ -428,14 +457,20 @@ def _check_finite(loss: torch.Tensor, epoch: int) -> None:
         raise TrainingFailed(f"loss became {loss.item()} in epoch {epoch}")
 
 
+def default_lr(config: TrainConfig) -> float:
+    """The learning rate when the config leaves it unset: Adam 1e-3, SGD 0.05."""
+    return 0.05 if config.optimizer == "sgd" else 1e-3
+
+
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     params = model.parameters()
+    lr = config.lr or default_lr(config)
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             params,
-            lr=config.lr or 0.05,
+            lr=lr,
             momentum=config.momentum,
             nesterov=config.momentum > 0,
             weight_decay=config.weight_decay,
         )
-    return torch.optim.Adam(params, lr=config.lr or 1e-3, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=config.weight_decay)

@@ -3,15 +3,46 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from archsearch.evaluation.base import Context, Evaluator
+from archsearch.estimate import GIB, memory_limit, training_memory
+from archsearch.evaluation.base import Context, Evaluator, TimeUp
 from archsearch.evaluation.result import Result
 from archsearch.evaluation.rewards import REWARDS, check_reward
-from archsearch.evaluation.trainer import TrainConfig, TrainingFailed, train
-from archsearch.spaces.base import Architecture
+from archsearch.evaluation.trainer import (
+    TrainConfig,
+    TrainingFailed,
+    TrainingStopped,
+    resolve_device,
+    train,
+)
+from archsearch.spaces.base import Architecture, Space
+from archsearch.tasks.base import OutputSpec
+
+
+def too_large(
+    space: Space,
+    arch: Architecture,
+    input_shape: Sequence[int],
+    output: OutputSpec,
+    config: TrainConfig,
+) -> str:
+    """Why `arch` must not be trained under `config` (too many parameters, or more memory
+    than allowed), or "" if it may; nothing is allocated to find out."""
+    params = space.count_params(arch, input_shape, output)
+    if params > config.max_params:
+        return f"{params:,} parameters exceed max_params {config.max_params:,}"
+    need = training_memory(space, arch, input_shape, output, config.batch_size)
+    allowed = memory_limit(config.max_memory, resolve_device(config.device))
+    if need > allowed:
+        return (
+            f"training needs about {need / GIB:.1f} GiB (batch {config.batch_size}), more than "
+            f"the {allowed / GIB:.1f} GiB allowed (--max-memory)"
+        )
+    return ""
 
 
 class TrainingEvaluator(Evaluator):
@@ -30,15 +61,16 @@ class TrainingEvaluator(Evaluator):
         self.config = context.train or TrainConfig()
         self.output = self.task.output_spec()
 
+    def _time_is_up(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     def evaluate(self, arch: Architecture, seed: int) -> Result:
         start = time.perf_counter()
         space, data = self.context.space, self.data
+        reason = too_large(space, arch, data.input_shape, self.output, self.config)
         params = space.count_params(arch, data.input_shape, self.output)
-        if params > self.config.max_params:
-            return self.failed(
-                f"{params:,} parameters exceed max_params {self.config.max_params:,}",
-                params=params,
-            )
+        if reason:
+            return self.failed(reason, params=params)
         try:
             torch.manual_seed(seed)
             model = space.build(arch, data.input_shape, self.output)
@@ -50,7 +82,10 @@ class TrainingEvaluator(Evaluator):
                 self.config,
                 seed,
                 norm=data.norm,
+                stop=self._time_is_up,
             )
+        except TrainingStopped:
+            raise TimeUp(f"the time limit passed while training {arch.hash}") from None
         except TrainingFailed as exc:
             return self.failed(str(exc), params=params)
         except (RuntimeError, ValueError, MemoryError) as exc:

@@ -22,6 +22,14 @@ from torch import nn
 from archsearch.tasks.base import OutputSpec
 
 Value = Any  # a JSON scalar for Categorical, a sorted tuple of ints for Inputs
+#: Upper bounds of space options: beyond them no network trains and a space's size stops
+#: being computable in reasonable time.
+MAX_LAYERS, MAX_WIDTH, MAX_KERNEL = 64, 65_536, 64
+
+
+def listed(value: Any) -> list[Any]:
+    """An option that lists choices, given one value or several (`widths=64`, `widths=32,64`)."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 @dataclass(frozen=True)

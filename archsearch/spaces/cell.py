@@ -21,7 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from archsearch.spaces.base import Architecture, Categorical, Space
+from archsearch.options import check_number
+from archsearch.spaces.base import MAX_LAYERS, MAX_WIDTH, Architecture, Categorical, Space, listed
 from archsearch.tasks.base import OutputSpec
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -42,13 +43,12 @@ class NB201Space(Space):
     def __init__(
         self, ops: Sequence[str] = OPS, channels: int = 16, cells_per_stage: int = 5
     ) -> None:
-        unknown = sorted(set(ops) - set(OPS))
+        ops = listed(ops)
+        unknown = sorted(set(map(str, ops)) - set(OPS))
         if unknown or not ops:
             raise ValueError(f"unknown or no operation(s) {unknown}; choose from {list(OPS)}")
-        if channels < 1 or cells_per_stage < 0:
-            raise ValueError(
-                f"channels must be >= 1 and cells_per_stage >= 0, got {channels}, {cells_per_stage}"
-            )
+        check_number("channels", channels, 1, MAX_WIDTH, whole=True)
+        check_number("cells_per_stage", cells_per_stage, 0, MAX_LAYERS, whole=True)
         self.ops = tuple(ops)
         self.channels, self.cells_per_stage = channels, cells_per_stage
         self.decisions = tuple(Categorical(edge_name(*edge), self.ops) for edge in EDGES)

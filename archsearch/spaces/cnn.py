@@ -20,7 +20,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space, Value
+from archsearch.options import check_bool, check_number, check_numbers
+from archsearch.spaces.base import (
+    MAX_KERNEL,
+    MAX_LAYERS,
+    MAX_WIDTH,
+    Architecture,
+    Categorical,
+    Decision,
+    Inputs,
+    Space,
+    Value,
+    listed,
+)
 from archsearch.tasks.base import OutputSpec
 
 LARGE = 16  # image side (pixels) above which downsampling decisions are on by default
@@ -55,22 +67,22 @@ class CNNSpace(Space):
         skips: bool = True,
         min_layers: int | None = None,
     ) -> None:
-        if layers < 1:
-            raise ValueError(f"layers must be at least 1, got {layers}")
+        heights, widths, filters, strides = map(listed, (heights, widths, filters, strides))
+        check_number("layers", layers, 1, MAX_LAYERS, whole=True)
         min_layers = layers if min_layers is None else min_layers
-        if not 1 <= min_layers <= layers:
-            raise ValueError(f"min_layers must lie in 1..layers ({layers}), got {min_layers}")
+        check_number("min_layers", min_layers, 1, layers, whole=True)
         for label, sizes in (("heights", heights), ("widths", widths)):
-            if not sizes or any(k < 1 or k % 2 == 0 for k in sizes):
-                raise ValueError(f"{label} must be odd positive integers, got {list(sizes)}")
-        if not filters or min(filters) < 1:
-            raise ValueError(f"filters must be positive integers, got {list(filters)}")
-        if not strides or min(strides) < 1:
-            raise ValueError(f"strides must be positive integers, got {list(strides)}")
+            check_numbers(label, sizes, 1, MAX_KERNEL, whole=True)
+            if any(k % 2 == 0 for k in sizes):
+                raise ValueError(f"{label} must be odd (same padding), got {list(sizes)}")
+        check_numbers("filters", filters, 1, MAX_WIDTH, whole=True)
+        check_numbers("strides", strides, 1, MAX_KERNEL, whole=True)
+        check_bool("pooling", pooling)
+        check_bool("skips", skips)
         self.layers = layers
         self.heights, self.widths = tuple(heights), tuple(widths)
         self.filters, self.strides = tuple(filters), tuple(strides)
-        self.pooling, self.skips, self.min_layers = pooling, skips, min_layers
+        self.pooling, self.skips, self.min_layers = pooling, skips, int(min_layers)
         decisions: list[Decision] = []
         if min_layers < layers:
             decisions.append(Categorical("depth", tuple(range(min_layers, layers + 1))))

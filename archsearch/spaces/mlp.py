@@ -8,7 +8,17 @@ from typing import Any
 
 from torch import nn
 
-from archsearch.spaces.base import Architecture, Categorical, Decision, Space, Value
+from archsearch.options import check_number, check_numbers
+from archsearch.spaces.base import (
+    MAX_LAYERS,
+    MAX_WIDTH,
+    Architecture,
+    Categorical,
+    Decision,
+    Space,
+    Value,
+    listed,
+)
 from archsearch.tasks.base import OutputSpec
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -36,16 +46,14 @@ class MLPSpace(Space):
         activations: Sequence[str] = ("relu", "elu", "tanh"),
         dropouts: Sequence[float] = (0.0, 0.1, 0.25, 0.5),
     ) -> None:
-        if max_layers < 1:
-            raise ValueError(f"max_layers must be at least 1, got {max_layers}")
-        unknown = sorted(set(activations) - set(ACTIVATIONS))
-        if unknown:
+        widths, activations, dropouts = listed(widths), listed(activations), listed(dropouts)
+        check_number("max_layers", max_layers, 1, MAX_LAYERS, whole=True)
+        check_numbers("widths", widths, 1, MAX_WIDTH, whole=True)
+        check_numbers("dropouts", dropouts or [0.0], 0.0, (1.0,))
+        unknown = sorted(set(map(str, activations)) - set(ACTIVATIONS))
+        if unknown or not activations:
             raise ValueError(f"unknown activation(s) {unknown}; choose from {list(ACTIVATIONS)}")
-        if not widths or min(widths) < 1:
-            raise ValueError(f"widths must be positive integers, got {list(widths)}")
-        if any(not 0.0 <= p < 1.0 for p in dropouts):
-            raise ValueError(f"dropouts must lie in [0, 1), got {list(dropouts)}")
-        self.max_layers = max_layers
+        self.max_layers = int(max_layers)
         self.widths = tuple(int(w) for w in widths)
         self.activations = tuple(activations)
         self.dropouts = tuple(float(p) for p in dropouts) or (0.0,)

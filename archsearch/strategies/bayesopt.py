@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -49,6 +49,13 @@ class BayesOptOptions(Options):
     candidates it is maximised over: all neighbours of the `top` best, `mutants` double
     mutations of them, `random` uniform samples."""
 
+    limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        "initial": (1, 1_000_000, True),
+        "kappa": (0.0, 1000.0, False),
+        "top": (1, 100_000, True),
+        "mutants": (0, 1_000_000, True),
+        "random": (0, 1_000_000, True),
+    }
     initial: int = 10
     acquisition: str = "ei"
     kappa: float = 2.0

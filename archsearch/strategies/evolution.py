@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from archsearch.evaluation.result import Result
 from archsearch.options import Options
@@ -33,6 +33,10 @@ class EvolutionOptions(Options):
     strong selection (half the population per tournament) measured best on NAS-Bench-201 among
     (P, S) in (10, 3), (20, 5), (20, 10), (30, 10), (50, 10), on all three datasets."""
 
+    limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        "population": (1, 10**6, True),
+        "sample": (1, 10**6, True),
+    }
     population: int = 20
     sample: int = 10
 
@@ -43,6 +47,11 @@ class GeneticOptions(Options):
     measured best on NAS-Bench-201 at 50-100 queries (population 10 against 20, tournaments of
     2-5, mutation 0.3-1.0, all three datasets)."""
 
+    limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        "population": (1, 10**6, True),
+        "tournament": (1, 10**6, True),
+        "mutation": (0.0, 1.0, False),
+    }
     population: int = 10
     tournament: int = 3
     mutation: float = 0.5

@@ -40,7 +40,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from archsearch.evaluation.result import Result
 from archsearch.options import Options
@@ -74,6 +74,14 @@ class QLearningOptions(Options):
     from tuning (README; benchmarks/results/qlearning_state_seeds100-119*.json), so the default
     is MetaQNN's definition."""
 
+    limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        "warmup": (0, 10**9, True),
+        "epsilon": (0.0, 1.0, False),
+        "alpha": (0.0, 1.0, False),
+        "gamma": (0.0, 1.0, False),
+        "q_init": (-1e6, 1e6, False),
+        "replay": (0, 10**6, True),
+    }
     warmup: int = 25
     steps: tuple = ((0.5, 15), (0.3, 15), (0.2, 15))
     epsilon: float = 0.1

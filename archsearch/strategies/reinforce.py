@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -52,6 +52,17 @@ class Options:
     to hundreds of trials of a laptop search; 1e-2 beats random search on NAS-Bench-201 at
     100 and 200 queries on all three datasets, 6e-4 does not (benchmarks/nb201.py)."""
 
+    limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        "lstm_layers": (1, 16, True),
+        "hidden": (1, 4096, True),
+        "lr": ((0.0,), 100.0, False),
+        "batch_size": (1, 1_000_000, True),
+        "baseline_decay": (0.0, (1.0,), False),
+        "entropy_weight": (0.0, 1000.0, False),
+        "temperature": ((0.0,), 1e6, False),
+        "tanh_constant": ((0.0,), 1e6, False),
+        "grad_clip": ((0.0,), 1e9, False),
+    }
     lstm_layers: int = 2  # stacked LSTM cells (1 learns skip patterns more reliably: tests)
     hidden: int = 35  # units per LSTM layer (also the embedding size)
     lr: float = 1e-2  # Adam learning rate (the paper: 6e-4 for 12,800 samples)
@@ -221,12 +232,6 @@ class Reinforce(Strategy):
                     f"reinforce option depth_schedule needs a space with a depth decision "
                     f"(for cnn: --space-option min_layers=N); {space.name!r} has none"
                 )
-        if o.batch_size < 1:
-            raise ValueError(f"reinforce option batch_size must be >= 1, got {o.batch_size}")
-        if not 0.0 <= o.baseline_decay < 1.0:
-            raise ValueError(
-                f"reinforce option baseline_decay must be in [0, 1): {o.baseline_decay}"
-            )
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, global RNG untouched
             torch.manual_seed(seed)
             self.controller = Controller(space, o.lstm_layers, o.hidden)

@@ -1,0 +1,46 @@
+"""What a run prints as it goes: one line per trial, one line for the result."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from archsearch.search import Progress
+
+
+def show_progress(progress: Progress, log: TextIO) -> None:
+    """`trial k/N  reward r  best b  elapsed  eta  #number hash`, or the failure's reason."""
+    trial, result = progress.trial, progress.trial.result
+    total = progress.budget.trials or "?"
+    best = f"{progress.best.result.reward:.4f}" if progress.best else "-"
+    state = f"reward {result.reward:.4f}" if result.ok else f"FAILED ({result.reason})"
+    eta = progress.eta
+    print(
+        f"trial {progress.done}/{total}  {state}  best {best}  "
+        f"elapsed {clock(progress.elapsed)}  eta {clock(eta) if eta is not None else '?'}"
+        f"  #{trial.number} {trial.arch.hash}",
+        file=log,
+        flush=True,
+    )
+
+
+def report(summary: dict[str, Any], metric: str, log: TextIO) -> None:
+    """The run's result in one line: the best trial, its scores, the baseline's."""
+    best = summary["best"]
+    if best is None:
+        print("archsearch: no trial succeeded; see trials.csv for the reasons", file=log)
+        return
+    test = best.get(f"test_{metric}")
+    test_text = f"test {metric} {test:.4f}" if test is not None else "not retrained"
+    line = (
+        f"archsearch: best trial {best['trial']}: val {metric} {best[f'val_{metric}']:.4f}, "
+        f"{test_text}, {best['params']:,} params"
+    )
+    if "baseline" in summary:
+        baseline = summary["baseline"]
+        line += f"; scikit-learn {baseline['model']} {baseline[f'test_{metric}']:.4f}"
+    print(line, file=log)
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
