@@ -19,6 +19,7 @@ import json
 import math
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,7 +172,9 @@ class Ledger:
                     f"{self.path}: trial {row[0]} cannot be read back ({exc})"
                 ) from None
         try:
-            self.load_state()
+            with warnings.catch_warnings():  # a damaged blob's warnings are not the user's news
+                warnings.simplefilter("ignore")
+                self.load_state()
         except Exception as exc:  # noqa: BLE001 - whatever a damaged blob raises
             raise LedgerError(
                 f"{self.path}: the saved search state cannot be read ({type(exc).__name__})"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
@@ -86,7 +87,9 @@ def _checkpoint(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return torch.load(path, weights_only=True)
+        with warnings.catch_warnings():  # a damaged file's warnings are not the user's news
+            warnings.simplefilter("ignore")
+            return torch.load(path, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever a damaged file raises
         raise UsageError(
             f"{path} is damaged ({type(exc).__name__}); delete it to start the training over"

@@ -1,4 +1,11 @@
-"""Test helpers: instant deterministic evaluators, tiny image folders in the real layout."""
+"""Test helpers: instant deterministic evaluators, tiny image folders in the real layout, the
+command in a process of its own, a run's trials as another process reads them."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
 
 import numpy as np
 from PIL import Image
@@ -47,3 +54,35 @@ def write_image_folder(root, counts=(("train", 24), ("test", 6)), size=16, seed=
                 pixels = np.clip(rng.normal(shade, 30, (size, size, 3)), 0, 255).astype(np.uint8)
                 Image.fromarray(pixels).save(folder / f"{i}.{'png' if i % 2 else 'jpg'}")
     return root
+
+
+def spawn(*args):
+    """`archsearch ARGS` in a process of its own (one thread), stderr kept."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "archsearch.cli", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def trials_of(out):
+    """(number, arch, reward, seed) of every trial of the run in `out`, read as another
+    process would; [] while there is no ledger yet."""
+    if not (out / "ledger.sqlite").exists():
+        return []
+    db = sqlite3.connect(out / "ledger.sqlite")
+    try:
+        query = "SELECT number, arch, reward, seed FROM trials ORDER BY number"
+        return db.execute(query).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+
+
+def wait_for(condition, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert condition(), "timed out"

@@ -28,6 +28,12 @@ def place(tmp_path_factory):
     damage(root, run, other)
     data_files(root)
     write_image_folder(root / "images", counts=(("train", 4), ("test", 2)))
+    trained = root / "trained"
+    assert main(["train", "--model", "nascnn15", "--dataset", "digits", "--epochs", "1",
+                 "--test-subset", "20", "--out", str(trained)]) == 0  # fmt: skip
+    (copy(root, trained, "bad-checkpoint") / "checkpoint.pt").write_bytes(b"\x80garbage")
+    (root / "loop-a").symlink_to(root / "loop-b")
+    (root / "loop-b").symlink_to(root / "loop-a")
     main(["search", "--data-dir", str(root / "images"), "--trials", "0", "--out", str(root / "x")])
     return root
 
@@ -186,6 +192,9 @@ CASES = [
     (["search", "--dataset", "iris", "--out", "{root}/full"], "non-empty directory"),
     (["search", "--dataset", "iris", "--out", "{root}/a-file"], "is a file"),
     (["search", "--dataset", "iris", "--out", "{root}/a-file/sub"], "a-file/sub"),
+    (["search", "--dataset", "iris", "--out", "{root}/loop-a/run"], "loop-a"),
+    (["search", "--dataset", "iris", "--out", "{root}/" + "n" * 300], "File name too long"),
+    (["search", "--dataset", "iris", "--out", "/proc/archsearch-run"], "/proc/archsearch-run"),
     # -- argparse
     (["search", "--dataset", "iris", "--bogus"], "unrecognized arguments: --bogus"),
     (["search", "--dataset", "iris", "--trials", "many"], "invalid int value"),
@@ -233,6 +242,7 @@ CASES = [
     ),  # fmt: skip
     (["train", "--resume", "{root}/empty"], "config.json"),
     (["train", "--resume", "{root}/run", "--epochs", "3"], "drop --epochs"),
+    (["train", "--resume", "{root}/bad-checkpoint"], "checkpoint.pt is damaged"),
     # -- benchmark
     (
         [

@@ -1,13 +1,8 @@
 """The `archsearch search` command: artifacts of a real run, and one-line errors for bad input."""
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,6 +10,7 @@ import torch
 from archsearch.checkpoint import load_model
 from archsearch.cli import main
 from archsearch.data import load_dataset
+from tests.helpers import spawn, trials_of, wait_for
 
 TINY = ["--epochs", "2", "--final-epochs", "2", "--batch-size", "32"]
 
@@ -112,32 +108,7 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def _search(args, env=None):
-    return subprocess.Popen(
-        [sys.executable, "-m", "archsearch.cli", *map(str, args)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-
-
-def _ledger(out: Path):
-    if not (out / "ledger.sqlite").exists():
-        return []
-    db = sqlite3.connect(out / "ledger.sqlite")
-    try:
-        return db.execute(
-            "SELECT number, arch, reward, seed FROM trials ORDER BY number"
-        ).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        db.close()
-
-
-@pytest.mark.parametrize("strategy", ["reinforce"])
-def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     common = [
         "search",
         "--dataset",
@@ -145,7 +116,7 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
         "--space",
         "mlp",
         "--strategy",
-        strategy,
+        "reinforce",
         "--trials",
         "10",
         "--epochs",
@@ -156,20 +127,18 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, strategy):
         "3",
     ]
     reference = tmp_path / "reference"
-    assert _search([*common, "--out", reference], env).wait(timeout=300) == 0
+    assert spawn(*common, "--out", reference).wait(timeout=300) == 0
     killed = tmp_path / "killed"
-    process = _search([*common, "--out", killed], env)
-    deadline = time.monotonic() + 120
-    while len(_ledger(killed)) < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process = spawn(*common, "--out", killed)
+    wait_for(lambda: len(trials_of(killed)) >= 3)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    done_at_kill = len(_ledger(killed))
+    done_at_kill = len(trials_of(killed))
     assert 3 <= done_at_kill < 10, "the kill should land mid-search"
-    resumed = _search(["search", "--resume", killed], env)
+    resumed = spawn("search", "--resume", killed)
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
     assert f"resuming after {done_at_kill} finished trials" in resumed.stderr.read().decode()
-    assert _ledger(killed) == _ledger(reference)
+    assert trials_of(killed) == trials_of(reference)
 
 
 def test_the_nb201_cell_space_searches_real_images(tmp_path, capsys):

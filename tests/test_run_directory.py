@@ -7,9 +7,7 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
@@ -22,41 +20,9 @@ from archsearch.rundir import RunLock
 from archsearch.search import Budget, run_search
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import get_strategy
-from tests.helpers import EncodingEvaluator
+from tests.helpers import EncodingEvaluator, spawn, trials_of, wait_for
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 QUICK = ["--dataset", "iris", "--space", "mlp", "--strategy", "random", "--final-models", "1"]
-
-
-def spawn(*args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "archsearch.cli", *map(str, args)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=ENV,
-    )
-
-
-def trials_of(out):
-    """(number, arch, reward, seed) of every trial, read as another process would."""
-    if not (out / "ledger.sqlite").exists():
-        return []
-    db = sqlite3.connect(out / "ledger.sqlite")
-    try:
-        return db.execute(
-            "SELECT number, arch, reward, seed FROM trials ORDER BY number"
-        ).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        db.close()
-
-
-def wait_for(condition, seconds=120):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert condition(), "timed out"
 
 
 def test_a_second_process_on_a_run_is_refused_and_changes_nothing(tmp_path):
