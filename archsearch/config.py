@@ -262,6 +262,7 @@ def cifar_recipe() -> TrainConfig:
         weight_decay=5e-4,
         label_smoothing=0.0,
         schedule="cosine",
+        flip=True,
     )
 
 

@@ -38,6 +38,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "weight_decay": 1e-4,
             "label_smoothing": 0.0,
             "schedule": "cosine",
+            "flip": True,
         },
     },
     # The same search scaled down for about an hour on 2 CPU cores: CIFAR-10 subsets (20,000
@@ -73,6 +74,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "train_subset": 4000,
             "weight_decay": 0.0,
             "label_smoothing": 0.0,
+            "flip": True,
         },
     },
 }

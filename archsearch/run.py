@@ -20,6 +20,7 @@ from archsearch.data import Dataset
 from archsearch.errors import RunFailed, UsageError
 from archsearch.estimate import estimate_search
 from archsearch.evaluation import EVALUATORS, Context, Evaluator, get_evaluator
+from archsearch.evaluation.augment import describe as describe_augmentation
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
 from archsearch.evaluation.rewards import check_reward
 from archsearch.evaluation.trainer import TrainingFailed, default_lr
@@ -234,6 +235,11 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
     )
     for note in data.notes:
         print(f"archsearch: {note}", file=log)
+    t = config.train
+    augmentation = describe_augmentation(
+        t.augment, data.input_shape, t.crop_padding, t.flip, t.cutout
+    )
+    print(f"archsearch: {augmentation}", file=log)
     with Ledger(out / LEDGER) as ledger:
         if len(ledger):
             print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)

@@ -135,3 +135,22 @@ def test_classification_default_context_for_plugins():
     # evaluators built outside a run (benchmarks) get a task without data
     context = Context(get_space("nb201"), Classification(10))
     assert context.data is None and context.reward == "val_score"
+
+
+def test_a_digit_folder_is_not_trained_on_mirrored_images(tmp_path, capsys):
+    """Handwritten digits at 16 px get crops by default but never flips (a mirrored digit is
+    another symbol); the log says which augmentations are on, and --flip true adds flips."""
+    from tests.helpers import write_image_folder
+
+    folder = write_image_folder(tmp_path / "digits", counts=(("train", 8), ("test", 2)))
+    common = ["--data-dir", folder, "--space", "cnn", "--space-option", "layers=1",
+              "--trials", "1", "--final-epochs", "1"]  # fmt: skip
+    summary, err, out = search(tmp_path, capsys, *common)
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["flip"] is False
+    assert "augmentation: random crops (4 px padding), no flips" in err
+    flipped = tmp_path / "flipped"
+    code = main(["search", "--strategy", "random", *TINY, *map(str, common), "--flip", "true",
+                 "--out", str(flipped)])  # fmt: skip
+    assert code == 0
+    assert "augmentation: random crops (4 px padding), horizontal flips" in capsys.readouterr().err

@@ -54,7 +54,8 @@ class TrainConfig:
     linear fall to zero); `warmup_epochs` adds a linear warm-up (a one-cycle rises for 30% of
     training unless it is set). `train_subset` trains on that many training rows (seeded,
     stratified, the same for every child). `augment` ("auto": images of at least 16x16) turns
-    on random crops from `crop_padding`-padded images, horizontal flips (`flip`) and a
+    on random crops from `crop_padding`-padded images, horizontal flips (`flip`: off unless
+    asked, since a mirrored digit or letter is another class) and a
     `cutout` square (0 = none). `device` "auto" is CUDA when available; `precision` and
     `channels_last` apply on CUDA only ("auto" precision: bf16 where supported, else fp16
     with loss scaling); CPU training is always fp32. "plateau" divides the learning rate by 5
@@ -81,7 +82,7 @@ class TrainConfig:
     train_subset: int | None = None
     augment: str = "auto"
     crop_padding: int = 4
-    flip: bool = True
+    flip: bool = False
     cutout: int = 0
     max_params: int = 20_000_000
     max_memory: float | None = None
