@@ -74,6 +74,10 @@ HELP = {
     "device": "auto, cpu or cuda",
     "task": "auto (from the target column: a numeric target with non-integer values or more "
     "than 20 distinct values is regression), classification, regression or reconstruction",
+    "scaling": "how table columns are scaled: standard (mean/std), robust (median/IQR, "
+    "clipped) or auto (robust only for columns with extreme outliers)",
+    "cache_dir": "where decoded image folders are cached (default: a hidden file next to "
+    "the images when that folder is writable, else ~/.cache/archsearch)",
 }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.data import BUNDLED, TASK_CHOICES, Dataset, check_download, load_dataset
+from archsearch.data.table import SCALINGS
 from archsearch.errors import UsageError
 from archsearch.evaluation import EVALUATORS
 from archsearch.evaluation.rewards import REWARDS
@@ -43,6 +44,8 @@ class DataSpec:
     val_fraction: float = 0.2
     download: str | None = None
     task: str = "auto"
+    scaling: str = "auto"
+    cache_dir: str | None = None
 
     def validate(self) -> None:
         sources = [s for s in (self.dataset, self.csv, self.data_dir) if s is not None]
@@ -69,6 +72,10 @@ class DataSpec:
             raise UsageError(
                 f"unknown task {self.task!r}; choose one of: {', '.join(TASK_CHOICES)}"
             )
+        if self.scaling not in SCALINGS:
+            raise UsageError(
+                f"unknown scaling {self.scaling!r}; choose one of: {', '.join(SCALINGS)}"
+            )
 
     def load(self, images: bool, seed: int) -> Dataset:
         """The split, normalised dataset (`DataError`, a `UsageError`, for bad data)."""
@@ -85,6 +92,8 @@ class DataSpec:
             test_subset=self.test_subset,
             download=self.download,
             task=self.task,
+            scaling=self.scaling,
+            cache_dir=self.cache_dir,
         )
 
 

@@ -47,13 +47,17 @@ def load_dataset(
     test_subset: int | None = None,
     download: str | None = None,
     task: str = "auto",
+    scaling: str = "auto",
+    cache_dir: str | Path | None = None,
 ) -> Dataset:
     """A bundled dataset by `name`, a CSV file with its `target` column, or the image dataset
     in `data_dir` (CIFAR, MNIST or class folders; see `load_image_dataset`), split and
     preprocessed. `images` asks for (C, H, W) inputs (for convolutional spaces); image data
     always has them. `train_subset` / `test_subset` cap the training pool and the test split
     (seeded, stratified). `task` is "auto" (from the target column), "classification",
-    "regression" or "reconstruction"."""
+    "regression" or "reconstruction". `scaling` is how table columns are scaled ("auto":
+    robust for columns with extreme outliers, see `TablePreprocessor`); `cache_dir` is where
+    decoded image folders are cached (default: next to the data, else ~/.cache/archsearch)."""
     if task not in TASK_CHOICES:
         raise DataError(f"unknown task {task!r}; choose one of: {', '.join(TASK_CHOICES)}")
     split = dict(
@@ -66,14 +70,18 @@ def load_dataset(
     if data_dir is not None:
         if csv is not None:
             raise DataError("give either --data-dir (images) or --data (a CSV file), not both")
-        return load_image_dataset(data_dir, download=download, task=task, **split)
+        return load_image_dataset(
+            data_dir, download=download, task=task, cache_dir=cache_dir, **split
+        )
     if csv is not None:
         if target is None:
             raise DataError("--data needs --target COLUMN (a column name or 0-based index)")
         if images:
             raise DataError("CSV data is tabular; use an MLP space (--space mlp) with --data")
         table = read_table(csv, target)
-        return table_dataset(table, Path(csv).name, task, source=f"CSV file {csv}", **split)
+        return table_dataset(
+            table, Path(csv).name, task, source=f"CSV file {csv}", scaling=scaling, **split
+        )
     if name not in LOADERS:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(BUNDLED)}")
     if images:
@@ -85,4 +93,4 @@ def load_dataset(
             name, (x, y), None, classes, source=f"bundled dataset {name}", task=task, **split
         )
     table = bundled_table(name)
-    return table_dataset(table, name, task, source=table.source, **split)
+    return table_dataset(table, name, task, source=table.source, scaling=scaling, **split)

@@ -18,7 +18,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -56,7 +56,12 @@ _ID_MIN_ROWS = 20  # a column needs more rows than this to be called an identifi
 _ID_DENSITY = 4  # row numbers use at least 1 in this many whole numbers of their range
 _CATEGORY_LIMIT = 50  # a text column may have max(this, half the rows) categories
 _DELIMITERS = (",", ";", "\t")  # in order of preference when a line has as many of each
-_JSON_VERSION = 1
+_JSON_VERSION = 2  # 2 added "clip"; version 1 files are read with no clipping
+SCALINGS = ("auto", "standard", "robust")
+#: A value this many robust deviations (IQR / 1.349) from the median is extreme: beyond any
+#: heavy tail, most often a lost decimal point or a unit mix-up.
+EXTREME = 50.0
+ROBUST_CLIP = 5.0  # robustly scaled inputs are clipped to +-this
 
 
 @dataclass
@@ -423,6 +428,7 @@ class ColumnSpec:
     median: float = 0.0  # numeric: the imputation value, the training median
     indicator: bool = False  # numeric: add a 0/1 "was missing" input (training had missing cells)
     categories: list[str] = field(default_factory=list)  # categorical: most frequent first
+    clip: float = 0.0  # numeric: inputs clipped to [-clip, clip] after scaling (0: not clipped)
 
     @property
     def width(self) -> int:
@@ -444,26 +450,35 @@ class TablePreprocessor:
 
     columns: list[ColumnSpec]
     dropped: list[tuple[str, str]]  # (column name, why)
+    warnings: list[str] = field(default_factory=list)  # what fitting found odd; not saved
 
     @classmethod
-    def fit(cls, table: RawTable) -> TablePreprocessor:
+    def fit(cls, table: RawTable, scaling: str = "auto") -> TablePreprocessor:
         """Learn the preprocessing from the training rows (pass `table.take(train_rows)`), so
-        that no statistic of the validation or test rows leaks into the model's inputs."""
+        that no statistic of the validation or test rows leaks into the model's inputs.
+        `scaling` of numeric columns: "standard" (mean and standard deviation), "robust"
+        (median and interquartile range, clipped to +-5), or "auto": robust for columns with
+        extreme values, standard for the others."""
+        if scaling not in SCALINGS:
+            raise DataError(f"unknown scaling {scaling!r}; choose one of: {', '.join(SCALINGS)}")
         columns: list[ColumnSpec] = []
         dropped: list[tuple[str, str]] = []
+        warnings: list[str] = []
         for name, cells in zip(table.names, table.columns):
             spec = _fit_column(name, cells)
             if isinstance(spec, str):
                 dropped.append((name, spec))
-            else:
-                columns.append(spec)
+                continue
+            if spec.kind == "numeric":
+                spec = _scale(spec, cells, scaling, warnings)
+            columns.append(spec)
         if not columns:
             reasons = "; ".join(f"{name!r}: {why}" for name, why in dropped)
             raise DataError(
                 f"{_where(table.source)}no usable feature columns, all were dropped "
                 f"({reasons or 'there are none'}); the target needs columns to be predicted from"
             )
-        return cls(columns, dropped)
+        return cls(columns, dropped, warnings)
 
     @property
     def feature_names(self) -> list[str]:
@@ -514,7 +529,8 @@ class TablePreprocessor:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        """The preprocessing as plain JSON data (dicts, lists, str, float, bool)."""
+        """The preprocessing as plain JSON data (dicts, lists, str, float, bool); the fitting
+        warnings are not part of it."""
         return {
             "version": _JSON_VERSION,
             "columns": [asdict(spec) for spec in self.columns],
@@ -524,7 +540,7 @@ class TablePreprocessor:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TablePreprocessor:
         """The exact inverse of `to_json`; refuses malformed data rather than guessing."""
-        if not isinstance(data, dict) or data.get("version") != _JSON_VERSION:
+        if not isinstance(data, dict) or data.get("version") not in (1, _JSON_VERSION):
             raise _malformed(f'expected an object with "version": {_JSON_VERSION}')
         columns, dropped = data.get("columns"), data.get("dropped")
         if not isinstance(columns, list) or not columns:
@@ -617,10 +633,33 @@ def _mostly_numbers(cells: np.ndarray, numbers: int) -> str:
     )
 
 
+def _scale(spec: ColumnSpec, cells: np.ndarray, scaling: str, warnings: list[str]) -> ColumnSpec:
+    """`spec` with robust scaling (median, IQR / 1.349, clipped) when `scaling` asks for it, or
+    is "auto" and the column has extreme values, which are reported in `warnings`."""
+    numbers, ok = _parse(cells)
+    values = numbers[ok]
+    q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
+    spread = (q3 - q1) / 1.349 or spec.std
+    extreme = np.abs(values - median) > EXTREME * spread
+    robust = scaling == "robust" or (scaling == "auto" and bool(extreme.any()))
+    if extreme.any():
+        warnings.append(
+            f"column {spec.name!r} has {int(extreme.sum())} extreme value(s) (largest "
+            f"{float(values[np.argmax(np.abs(values - median))]):.4g}, median {median:.4g}): "
+            "a lost decimal point or a unit mix-up? "
+            + ("scaled robustly and clipped" if robust else "try --scaling robust")
+        )
+    if not robust:
+        return spec
+    return replace(spec, mean=median, std=spread if spread > 1e-12 else 1.0, clip=ROBUST_CLIP)
+
+
 def _encode_numeric(spec: ColumnSpec, cells: np.ndarray, out: np.ndarray) -> None:
-    """Impute, standardise and flag one numeric column into `out` (rows, 1 or 2)."""
+    """Impute, scale (and clip) and flag one numeric column into `out` (rows, 1 or 2)."""
     numbers, ok = _parse(cells)
     out[:, 0] = (np.where(ok, numbers, spec.median) - spec.mean) / spec.std
+    if spec.clip:
+        np.clip(out[:, 0], -spec.clip, spec.clip, out=out[:, 0])
     if spec.indicator:
         out[:, 1] = ~ok
 
@@ -653,11 +692,13 @@ def _malformed(detail: str) -> DataError:
 def _spec_from_json(index: int, item: Any) -> ColumnSpec:
     """One ColumnSpec from its JSON object, every field checked."""
     where = f"columns[{index}]"
+    if isinstance(item, dict) and "clip" not in item:  # written by format version 1
+        item = {**item, "clip": 0.0}
     if not isinstance(item, dict) or set(item) != _SPEC_KEYS:
         raise _malformed(f"{where} must be an object with the keys {', '.join(sorted(_SPEC_KEYS))}")
     if not isinstance(item["name"], str) or item["kind"] not in ("numeric", "categorical"):
         raise _malformed(f'{where} needs a text "name" and a "kind" of numeric or categorical')
-    for key in ("mean", "std", "median"):
+    for key in ("mean", "std", "median", "clip"):
         value = item[key]
         if (
             isinstance(value, bool)
@@ -684,6 +725,7 @@ def _spec_from_json(index: int, item: Any) -> ColumnSpec:
         float(item["median"]),
         item["indicator"],
         list(categories),
+        float(item["clip"]),
     )
 
 

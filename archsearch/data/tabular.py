@@ -40,6 +40,7 @@ def table_dataset(
     train_subset: int | None = None,
     test_subset: int | None = None,
     source: str = "",
+    scaling: str = "auto",
 ) -> Dataset:
     """The dataset of `table`: rows split (seeded, stratified by class or by target range),
     features preprocessed with train statistics, targets encoded for the task."""
@@ -58,7 +59,7 @@ def table_dataset(
     rows = split_rows(
         strata, seed, val_fraction, test_fraction, train_subset, test_subset, None, name, labels
     )
-    pre = TablePreprocessor.fit(table.take(rows[0]))
+    pre = TablePreprocessor.fit(table.take(rows[0]), scaling)
     notes += pre.notes()
     x = [torch.from_numpy(pre.transform(table.take(r))) for r in rows]
     if kind == "regression":
