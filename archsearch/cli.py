@@ -2,6 +2,10 @@
 
 Bad input (a wrong flag, path, file or value) is reported as one line on stderr with exit code
 2 and no traceback; Ctrl-C leaves a resumable run and exits 130.
+
+The flags of a config (`SearchConfig`, `TrainJob`, `DataSpec`, `TrainConfig`) are made from its
+fields: the name from the field's, the type from its type hint, the help from its metadata (see
+`commands.setting`), the default shown from the command's own default configuration.
 """
 
 from __future__ import annotations
@@ -12,24 +16,23 @@ import errno
 import json
 import sqlite3
 import sys
-from collections.abc import Sequence
+import types
+import typing
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from archsearch import benchmark, doctor
+from archsearch.commands import COMMANDS, Parser, field_help, top_parser
 from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json, load_json
 from archsearch.errors import RunFailed, UsageError
-from archsearch.evaluation.trainer import TrainConfig
+from archsearch.evaluation.trainer import TrainConfig, default_lr
 from archsearch.presets import PRESETS, apply_preset
 from archsearch.run import resume_run, start_run
-from archsearch.train_job import run_training
+from archsearch.train_job import run_training, with_run_data
 
-
-class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+#: The plug-in kinds a search names, each with its `--KIND-option KEY=VALUE` flag.
+PLUGINS = ("space", "strategy", "evaluator", "executor")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -58,46 +61,74 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
 
 
+class _Assign(argparse.Action):
+    """A repeatable `--x-option KEY=VALUE`: the pairs given, as one dict (a later key wins)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        key, value = values
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), key: value})
+
+
 #: Flags named differently from their field (the field name is taken elsewhere or unclear).
-FLAG_NAMES = {("DataSpec", "csv"): "data", ("TrainConfig", "train_subset"): "child-subset"}
-HELP = {
-    "dataset": "bundled dataset: digits, iris, wine, breast_cancer",
-    "csv": "your own CSV file (numeric features)",
-    "target": "target column of the CSV: a name, or a 0-based index without header",
-    "data_dir": "image data: CIFAR batches, MNIST idx files or class folders",
-    "train_subset": "use this many training rows (seeded, stratified)",
-    "download": "cifar10, cifar100, mnist or fashion-mnist: fetch it into --data-dir with "
-    "torchvision (if installed) when that folder holds no dataset",
-    "epochs": "epochs of training",
-    "optimizer": "adam or sgd (Nesterov)",
-    "max_params": "larger networks fail without training",
-    "device": "auto, cpu or cuda",
-    "task": "auto (from the target column: a numeric target with non-integer values or more "
-    "than 20 distinct values is regression), classification, regression or reconstruction",
-    "scaling": "how table columns are scaled: standard (mean/std), robust (median/IQR, "
-    "clipped) or auto (robust only for columns with extreme outliers)",
-    "cache_dir": "where decoded image folders are cached (default: a hidden file next to "
-    "the images when that folder is writable, else ~/.cache/archsearch)",
+FLAG_NAMES = {
+    ("DataSpec", "csv"): "data",
+    ("TrainConfig", "train_subset"): "child-subset",
+    **{("SearchConfig", f"{kind}_options"): f"{kind}-option" for kind in PLUGINS},
 }
+#: Boolean fields given as a bare switch (`--reevaluate`) rather than `--flag true`.
+SWITCHES = {("SearchConfig", "reevaluate")}
 
 
-def add_config_flags(group: argparse._ArgumentGroup, cls: type, dest_prefix: str) -> None:
-    """One `--flag` per field of the config dataclass `cls`, typed by its default."""
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else None
-        kind = {bool: _boolean, int: int, float: float}.get(type(default), str)
-        if f.type in ("int | None",):
-            kind = int
-        if f.type in ("float | None",):
-            kind = float
-        flag = FLAG_NAMES.get((cls.__name__, f.name), f.name.replace("_", "-"))
+def flag_name(cls: type, name: str) -> str:
+    """The command-line flag (without `--`) of field `name` of config class `cls`."""
+    return FLAG_NAMES.get((cls.__name__, name), name.replace("_", "-"))
+
+
+def flag_list(cls: type, names: Iterable[str]) -> list[str]:
+    """`--flag` of each of the fields `names` of `cls`, sorted: for messages."""
+    return ["--" + flag_name(cls, name) for name in sorted(names)]
+
+
+def _parsing(cls: type, f: dataclasses.Field, hint: Any) -> dict[str, Any]:
+    """How a field's flag is parsed: `type`/`action` from its type hint, and its metavar."""
+    if (cls.__name__, f.name) in SWITCHES:
+        return {"action": "store_true"}
+    metavar = f.metadata.get("metavar", flag_name(cls, f.name).upper().replace("-", "_"))
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    kind = typing.get_origin(hint) or hint
+    if kind is dict:
+        return {"action": _Assign, "type": parse_assignment, "metavar": metavar}
+    return {"type": {bool: _boolean, int: int, float: float}.get(kind, str), "metavar": metavar}
+
+
+def add_config_flags(
+    group: argparse._ActionsContainer,
+    defaults: Any,
+    dest_prefix: str,
+    names: Sequence[str] | None = None,
+) -> None:
+    """One `--flag` per field (or per field in `names`) of the config dataclass instance
+    `defaults`, parsed by its type, helped by its metadata, showing `defaults`' value: the
+    one the command uses. Flags default to None, so only flags given override the config."""
+    cls = type(defaults)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in names or list(fields):
+        f = fields[name]
+        switch = (cls.__name__, name) in SWITCHES
         group.add_argument(
-            f"--{flag}",
-            dest=f"{dest_prefix}{f.name}",
-            type=kind,
+            f"--{flag_name(cls, name)}",
+            dest=f"{dest_prefix}{name}",
             default=None,
-            metavar=f.name.upper(),
-            help=HELP.get(f.name, f"default: {default}" if default is not None else None),
+            help=field_help(f, getattr(defaults, name), switch),
+            **_parsing(cls, f, hints[name]),
         )
 
 
@@ -110,108 +141,63 @@ def given_flags(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
     }
 
 
+#: The `SearchConfig` fields that are `search` flags, in the order of its help.
 SEARCH_FIELDS = (
-    "space",
-    "strategy",
-    "evaluator",
-    "executor",
+    *PLUGINS,
+    *(f"{kind}_options" for kind in PLUGINS),
     "trials",
     "time_limit",
     "final_epochs",
     "final_models",
     "reward",
-    "retries",
+    "reevaluate",
     "seed",
+    "retries",
 )
-PLUGIN_OPTIONS = ("space", "strategy", "evaluator", "executor")
+#: What `search --resume` may change: the budget.
+EXTENDS = {"trials", "time_limit"}
 
 
 def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `search`; its flags and their defaults come from `SearchConfig()`."""
+    config = SearchConfig()
     p = subparsers.add_parser(
         "search",
-        help="search a space of architectures on a dataset",
+        help=COMMANDS["search"],
         description="Search a space of neural architectures, then retrain and test the best.",
     )
-    add_config_flags(p.add_argument_group("data"), DataSpec, "data.")
+    add_config_flags(p.add_argument_group("data"), config.data, "data.")
     search = p.add_argument_group("search")
     search.add_argument(
         "--preset",
         choices=sorted(PRESETS) or None,
-        help="a known experiment's settings; other flags override it",
+        help="a known experiment's settings; other flags override it (default: none)",
     )
-    search.add_argument("--space", help="search space (mlp, cnn, nb201, ...)")
-    search.add_argument("--strategy", help="search strategy (reinforce, random, ...)")
-    search.add_argument("--evaluator", help="how children are scored: train (default), tabular")
-    search.add_argument("--executor", help="where children are evaluated: inline (default)")
-    for kind, example in (
-        ("space", "layers=8"),
-        ("strategy", "lr=0.01"),
-        ("evaluator", "table=nats_bench.csv"),
-        ("executor", "KEY=VALUE"),
-    ):
-        search.add_argument(
-            f"--{kind}-option",
-            action="append",
-            type=parse_assignment,
-            default=[],
-            metavar="KEY=VALUE",
-            help=f"{kind} option, e.g. {example} (repeatable)",
-        )
-    search.add_argument("--trials", type=int, help="number of child networks to evaluate")
-    search.add_argument("--time-limit", type=float, metavar="SECONDS", help="search time budget")
-    search.add_argument("--final-epochs", type=int, help="epochs to retrain the best one")
-    search.add_argument(
-        "--final-models",
-        type=int,
-        help="networks the best architecture is trained as, averaged as one ensemble "
-        "(default: 5 for data of at most 5,000 rows, else 1)",
-    )
-    search.add_argument(
-        "--reward",
-        help="val_score (default: the last epoch's validation accuracy or R²), "
-        "best_val_score, or zoph (max validation accuracy of the last 5 epochs, cubed)",
-    )
-    search.add_argument(
-        "--reevaluate",
-        action="store_true",
-        help="evaluate an architecture again when it is proposed again",
-    )
-    search.add_argument("--seed", type=int, help="seed of the whole run (default 0)")
-    search.add_argument(
-        "--retries",
-        type=int,
-        help="times a trial whose process died during it (out of memory) is tried again "
-        "on resume before it is failed (default 2)",
-    )
-    add_config_flags(p.add_argument_group("child training"), TrainConfig, "train.")
+    add_config_flags(search, config, "search.", SEARCH_FIELDS)
+    add_config_flags(p.add_argument_group("child training"), config.train, "train.")
     run = p.add_argument_group("run")
-    run.add_argument("--out", type=Path, help="run directory (default runs/<space>-<strategy>)")
+    run.add_argument("--out", type=Path, help="run directory (default: runs/<space>-<strategy>)")
     run.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR")
     p.set_defaults(func=search_command)
 
 
 def search_command(args: argparse.Namespace) -> int:
-    top = {name: getattr(args, name) for name in SEARCH_FIELDS if getattr(args, name) is not None}
+    """Start the search the flags (over a preset, over `SearchConfig()`) describe, or resume
+    one; a resumed run keeps its settings but for a longer budget."""
+    top = given_flags(args, "search.")
     data, train = given_flags(args, "data."), given_flags(args, "train.")
-    options = {kind: getattr(args, f"{kind}_option") for kind in PLUGIN_OPTIONS}
     if args.resume is not None:
-        extra = sorted(set(top) - {"trials", "time_limit"}) + sorted(data) + sorted(train)
-        if args.out or args.preset or args.reevaluate:
-            extra.append("out/preset/reevaluate")
-        if extra or any(options.values()):
-            flags = ", ".join("--" + n.replace("_", "-") for n in extra) or "--*-option"
+        extra = flag_list(SearchConfig, set(top) - EXTENDS)
+        extra += flag_list(DataSpec, data) + flag_list(TrainConfig, train)
+        extra += [f"--{name}" for name in ("out", "preset") if getattr(args, name)]
+        if extra:
             raise UsageError(
-                f"--resume takes its settings from the run; drop {flags} "
+                f"--resume takes its settings from the run; drop {', '.join(extra)} "
                 "(only --trials and --time-limit may extend it)"
             )
         resume_run(args.resume, top.get("trials"), top.get("time_limit"))
         return 0
     settings: dict[str, Any] = {**top, "data": data, "train": train}
-    for kind, given in options.items():
-        if given:
-            settings[f"{kind}_options"] = dict(given)
-    if args.reevaluate:
-        settings["reevaluate"] = True
     if args.preset:
         settings = apply_preset(args.preset, settings)
     config = from_json(SearchConfig, settings)
@@ -220,65 +206,75 @@ def search_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def recipe(train: TrainConfig) -> str:
+    """A training recipe in a few words, e.g. "SGD Nesterov 0.9, lr 0.1, ..."."""
+    optimizer = train.optimizer.upper() if train.optimizer == "sgd" else "Adam"
+    if train.optimizer == "sgd" and train.momentum > 0:
+        optimizer += f" Nesterov {train.momentum:g}"
+    lr = train.lr if train.lr is not None else default_lr(train)
+    return (
+        f"{optimizer}, lr {lr:g}, weight decay {train.weight_decay:g}, "
+        f"batch {train.batch_size}, {train.schedule}, {train.epochs} epochs"
+    )
+
+
+def train_description(job: TrainJob) -> str:
+    """The `train` command's description, its figures taken from the defaults `job`."""
+    val = round(100 * job.data.val_fraction, 6)
+    stopping = f" (patience {job.patience})" if job.patience is not None else ""
+    return (
+        f"Train one architecture on a {100 - val:g}/{val:g} train/val split with early "
+        f"stopping{stopping}, keep the best-validation weights, and test them once. "
+        f"Defaults: {recipe(job.train)}."
+    )
+
+
 def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="train one architecture (a run's best, a JSON file, or a reference model)",
-        description="Train one architecture on a 90/10 train/val split with early stopping, "
-        "keep the best-validation weights, and test them once. Defaults: the CIFAR recipe "
-        "(SGD Nesterov 0.9, lr 0.1, weight decay 5e-4, batch 128, cosine, 100 epochs).",
-    )
-    what = p.add_argument_group("what to train")
-    what.add_argument("--arch", help="an architecture JSON file (e.g. a run's best_arch.json)")
-    what.add_argument("--run", help="a search run directory: train its best architecture")
-    what.add_argument("--model", help="a reference network: nascnn15")
-    add_config_flags(p.add_argument_group("data"), DataSpec, "data.")
-    add_config_flags(p.add_argument_group("training"), TrainConfig, "train.")
-    p.add_argument(
-        "--patience",
-        type=int,
-        help="stop after this many epochs without a better validation accuracy (default 20)",
-    )
-    p.add_argument("--seed", type=int)
-    p.add_argument("--out", type=Path, help="output directory (default runs/train-<name>)")
+    """Register `train`; its flags and their defaults come from `TrainJob()`."""
+    job = TrainJob()
+    p = subparsers.add_parser("train", help=COMMANDS["train"], description=train_description(job))
+    add_config_flags(p.add_argument_group("what to train"), job, "job.", ("arch", "run", "model"))
+    add_config_flags(p.add_argument_group("data"), job.data, "data.")
+    add_config_flags(p.add_argument_group("training"), job.train, "train.")
+    add_config_flags(p, job, "job.", ("patience", "seed"))
+    p.add_argument("--out", type=Path, help="output directory (default: runs/train-<name>)")
     p.add_argument("--resume", type=Path, metavar="DIR", help="continue a killed training")
     p.set_defaults(func=train_command)
 
 
 def train_command(args: argparse.Namespace) -> int:
+    """Train the architecture the flags name (over `TrainJob()`), or resume a training."""
+    given = given_flags(args, "job.")
+    data, train = given_flags(args, "data."), given_flags(args, "train.")
     if args.resume is not None:
-        given = [
-            f
-            for f in ("arch", "run", "model", "patience", "seed", "out")
-            if getattr(args, f) is not None
-        ]
-        given += sorted(given_flags(args, "data.")) + sorted(given_flags(args, "train."))
-        if given:
-            flags = ", ".join("--" + n.replace("_", "-") for n in given)
-            raise UsageError(f"--resume takes its settings from the run; drop {flags}")
+        extra = flag_list(TrainJob, given) + flag_list(DataSpec, data)
+        extra += flag_list(TrainConfig, train) + (["--out"] if args.out else [])
+        if extra:
+            raise UsageError(f"--resume takes its settings from the run; drop {', '.join(extra)}")
         job = load_json(TrainJob, args.resume / "config.json")
         run_training(job, args.resume, resume=True)
         return 0
-    settings: dict[str, Any] = {
-        f: getattr(args, f)
-        for f in ("arch", "run", "model", "patience", "seed")
-        if getattr(args, f) is not None
-    }
-    job = from_json(TrainJob, settings)
-    job.data = dataclasses.replace(job.data, **given_flags(args, "data."))
-    job.train = dataclasses.replace(job.train, **given_flags(args, "train."))
+    job = with_run_data(from_json(TrainJob, given), data, seed_given="seed" in given)
+    job.train = dataclasses.replace(job.train, **train)
     name = job.model or Path(job.run or job.arch or "arch").stem
     run_training(job, args.out or Path("runs") / f"train-{name}")
     return 0
 
 
+#: How each command of `commands.COMMANDS` adds its parser.
+ADD_PARSER = {
+    "search": add_search_parser,
+    "train": add_train_parser,
+    "benchmark": benchmark.add_parser,
+    "doctor": doctor.add_parser,
+}
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="archsearch", description="Neural architecture search on PyTorch.")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_search_parser(subparsers)
-    add_train_parser(subparsers)
-    benchmark.add_parser(subparsers)
-    doctor.add_parser(subparsers)
+    """The full parser: `commands.top_parser` with every command of `COMMANDS`, in order."""
+    parser, subparsers = top_parser()
+    for name in COMMANDS:
+        ADD_PARSER[name](subparsers)
     return parser
 
 

@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archsearch.commands import setting
 from archsearch.data import BUNDLED, TASK_CHOICES, Dataset, check_download, load_dataset
+from archsearch.data.images import DOWNLOADS
 from archsearch.data.table import SCALINGS
 from archsearch.errors import UsageError
 from archsearch.evaluation import EVALUATORS
 from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.execution import EXECUTORS
+from archsearch.models import REFERENCE_MODELS
 from archsearch.options import check_number
 from archsearch.spaces import SPACES
 from archsearch.strategies import STRATEGIES
@@ -34,18 +37,51 @@ class DataSpec:
     """Where the data comes from and how it is split: a bundled dataset, a CSV file, or an
     image directory (CIFAR batches, MNIST idx files or class folders)."""
 
-    dataset: str | None = None
-    csv: str | None = None
-    target: str | None = None
-    data_dir: str | None = None
-    train_subset: int | None = None
-    test_subset: int | None = None
-    test_fraction: float = 0.2
-    val_fraction: float = 0.2
-    download: str | None = None
-    task: str = "auto"
-    scaling: str = "auto"
-    cache_dir: str | None = None
+    #: Each field's help is its command-line flag's help (see `commands.setting`).
+    dataset: str | None = setting(None, "a bundled dataset", choices=BUNDLED)
+    csv: str | None = setting(
+        None, "your own CSV file (numeric features; needs --target)", metavar="CSV"
+    )
+    target: str | None = setting(
+        None, "target column of the CSV: a name, or a 0-based index without header"
+    )
+    data_dir: str | None = setting(
+        None, "image data: a folder of CIFAR batches, MNIST idx files or class folders"
+    )
+    train_subset: int | None = setting(
+        None, "use this many rows for training and validation (seeded, stratified)", unset="all"
+    )
+    test_subset: int | None = setting(
+        None, "test on this many test rows (seeded, stratified)", unset="all"
+    )
+    test_fraction: float = setting(
+        0.2, "share of the rows held out for testing, unless the data has a test split"
+    )
+    val_fraction: float = setting(0.2, "share of the remaining rows held out for validation")
+    download: str | None = setting(
+        None,
+        "fetch this dataset into --data-dir with torchvision (if installed) when that folder "
+        "holds no dataset",
+        choices=DOWNLOADS,
+    )
+    task: str = setting(
+        "auto",
+        "what to learn; auto: regression for a numeric target with non-integer values or more "
+        "than 20 distinct values, else classification",
+        choices=TASK_CHOICES,
+    )
+    scaling: str = setting(
+        "auto",
+        "how table columns are scaled: standard by mean/std, robust by median/IQR (clipped), "
+        "auto robust only for columns with extreme outliers",
+        choices=SCALINGS,
+    )
+    cache_dir: str | None = setting(
+        None,
+        "where decoded image folders are cached",
+        unset="a hidden file next to the images when that folder is writable, else "
+        "~/.cache/archsearch",
+    )
 
     def validate(self) -> None:
         sources = [s for s in (self.dataset, self.csv, self.data_dir) if s is not None]
@@ -106,22 +142,54 @@ class SearchConfig:
     1; see `archsearch.final`)."""
 
     data: DataSpec = field(default_factory=DataSpec)
-    space: str = "mlp"
-    space_options: dict[str, Any] = field(default_factory=dict)
-    strategy: str = "reinforce"
-    strategy_options: dict[str, Any] = field(default_factory=dict)
-    evaluator: str = "train"
-    evaluator_options: dict[str, Any] = field(default_factory=dict)
-    executor: str = "inline"
-    executor_options: dict[str, Any] = field(default_factory=dict)
-    trials: int | None = 20
-    time_limit: float | None = None
-    final_epochs: int = 30
-    final_models: int | None = None
-    reward: str = "val_score"
-    seed: int = 0
-    reevaluate: bool = False
-    retries: int = 2
+    #: Each top-level field's help is its command-line flag's help (see `commands.setting`).
+    space: str = setting("mlp", "search space", choices=SPACES.names)
+    space_options: dict[str, Any] = setting(
+        factory=dict, help="a space option, e.g. max_layers=6 (repeatable)", metavar="KEY=VALUE"
+    )
+    strategy: str = setting("reinforce", "search strategy", choices=STRATEGIES.names)
+    strategy_options: dict[str, Any] = setting(
+        factory=dict, help="a strategy option, e.g. lr=0.01 (repeatable)", metavar="KEY=VALUE"
+    )
+    evaluator: str = setting(
+        "train",
+        "how children are scored: train trains each one, tabular looks its score up in a table "
+        "(--evaluator-option table=PATH)",
+        choices=EVALUATORS.names,
+    )
+    evaluator_options: dict[str, Any] = setting(
+        factory=dict,
+        help="an evaluator option, e.g. table=nats_bench.csv (repeatable)",
+        metavar="KEY=VALUE",
+    )
+    executor: str = setting("inline", "where children are evaluated", choices=EXECUTORS.names)
+    executor_options: dict[str, Any] = setting(
+        factory=dict, help="an executor option (repeatable)", metavar="KEY=VALUE"
+    )
+    trials: int | None = setting(20, "number of child networks to evaluate")
+    time_limit: float | None = setting(None, "search time budget", unset="none", metavar="SECONDS")
+    final_epochs: int = setting(
+        30, "epochs the best architecture is retrained for, on all training rows"
+    )
+    final_models: int | None = setting(
+        None,
+        "networks the best architecture is trained as, averaged as one ensemble",
+        unset="5 when there are at most 5,000 training and validation rows, else 1",
+    )
+    reward: str = setting(
+        "val_score",
+        "what a child scores: val_score is the last epoch's validation score (accuracy or R²), "
+        "best_val_score the best epoch's, zoph the best validation accuracy of the last 5 "
+        "epochs, cubed",
+        choices=tuple(REWARDS),
+    )
+    seed: int = setting(0, "seed of the whole run: data split, strategy and children's training")
+    reevaluate: bool = setting(False, "evaluate an architecture again when it is proposed again")
+    retries: int = setting(
+        2,
+        "times a trial whose process died during it (out of memory) is tried again on resume "
+        "before it is failed",
+    )
     train: TrainConfig = field(default_factory=TrainConfig)
     #: Set when the run starts; the ledger stores it too, so the two are never mixed up.
     run_id: str = ""
@@ -280,13 +348,16 @@ class TrainJob:
     """`archsearch train`: one architecture (an architecture JSON file, a run's best, or a
     reference model), trained on a 90/10 train/val split with early stopping, tested once."""
 
-    arch: str | None = None
-    run: str | None = None
-    model: str | None = None
+    #: Each field's help is its command-line flag's help (see `commands.setting`).
+    arch: str | None = setting(None, "an architecture JSON file (e.g. a run's best_arch.json)")
+    run: str | None = setting(None, "a search run directory: train its best architecture")
+    model: str | None = setting(None, "a reference network", choices=tuple(REFERENCE_MODELS))
     data: DataSpec = field(default_factory=lambda: DataSpec(val_fraction=0.1))
     train: TrainConfig = field(default_factory=cifar_recipe)
-    patience: int | None = 20
-    seed: int = 0
+    patience: int | None = setting(
+        20, "stop after this many epochs without a better validation score"
+    )
+    seed: int = setting(0, "seed of the data split, the initial weights and the batch order")
 
     def validate(self) -> None:
         if sum(s is not None for s in (self.arch, self.run, self.model)) != 1:

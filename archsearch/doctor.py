@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from archsearch.commands import COMMANDS
 from archsearch.config import SearchConfig, load_json
 from archsearch.errors import UsageError
 from archsearch.ledger import Ledger
@@ -26,8 +27,9 @@ from archsearch.spaces import get_space
 
 
 def add_parser(subparsers: Any) -> None:
+    """Register the `doctor` subcommand (one argument, no defaults)."""
     parser = subparsers.add_parser(
-        "doctor", help="check a run directory", description=__doc__.splitlines()[0]
+        "doctor", help=COMMANDS["doctor"], description=__doc__.splitlines()[0]
     )
     parser.add_argument("run", type=Path, help="the run directory")
     parser.set_defaults(func=doctor_command)

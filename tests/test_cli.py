@@ -1,5 +1,7 @@
-"""The `archsearch search` command: artifacts of a real run, and one-line errors for bad input."""
+"""The `archsearch search` and `train` commands: artifacts of a real run, how given flags override
+the configuration, and one-line errors for bad input."""
 
+import dataclasses
 import json
 import signal
 import sqlite3
@@ -7,9 +9,12 @@ import sqlite3
 import pytest
 import torch
 
+from archsearch import cli
 from archsearch.checkpoint import load_model
 from archsearch.cli import main
+from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json
 from archsearch.data import load_dataset
+from archsearch.presets import apply_preset
 from tests.helpers import spawn, trials_of, wait_for
 
 TINY = ["--epochs", "2", "--final-epochs", "2", "--batch-size", "32"]
@@ -43,7 +48,7 @@ def test_search_writes_every_artifact(tmp_path, capsys):
         capsys,
     )
     assert code == 0, err
-    assert "trial 3/3" in err and "final network 5/5 epoch 2/2" in err  # both phases
+    assert "trial #2  3/3 done" in err and "final network 5/5 epoch 2/2" in err  # both phases
     for name in [
         "config.json",
         "ledger.sqlite",
@@ -81,7 +86,7 @@ def test_search_writes_every_artifact(tmp_path, capsys):
     assert model(torch.randn(2, 4)).shape == (2, 3)
     rows = sqlite3.connect(out / "ledger.sqlite").execute("SELECT COUNT(*) FROM trials").fetchone()
     assert rows == (3,)
-    assert "trial 3/3" in err and "best" in err and "eta" in err
+    assert "3/3 done" in err and "best" in err and "eta" in err
     assert len((out / "trials.csv").read_text().splitlines()) == 4
 
 
@@ -168,3 +173,52 @@ def test_the_nb201_cell_space_searches_real_images(tmp_path, capsys):
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failed"] == 0 and summary["best"]["test_accuracy"] is not None
+
+
+def captured(monkeypatch, name):
+    """Replace `archsearch.cli.<name>` (start_run, run_training) by a recorder of its calls."""
+    calls = []
+    monkeypatch.setattr(cli, name, lambda *args, **kwargs: calls.append(args))
+    return calls
+
+
+def test_only_flags_given_override_the_config_and_its_preset(monkeypatch):
+    starts = captured(monkeypatch, "start_run")
+    assert main(["search", "--dataset", "iris"]) == 0
+    assert starts[-1][0] == SearchConfig(data=DataSpec(dataset="iris"))
+    argv = ["search", "--preset", "zoph2016", "--data-dir", "x", "--trials", "3"]
+    argv += ["--epochs", "2", "--child-subset", "50", "--space-option", "layers=4"]
+    assert main([*argv, "--space-option", "filters=8,16", "--reevaluate"]) == 0
+    config = starts[-1][0]
+    preset = from_json(SearchConfig, apply_preset("zoph2016", {"data": {"data_dir": "x"}}))
+    assert (config.trials, config.train.epochs, config.train.train_subset) == (3, 2, 50)
+    assert config.space_options == {**preset.space_options, "layers": 4, "filters": [8, 16]}
+    assert config.reevaluate and config.reward == preset.reward == "zoph"
+    assert config.train.batch_size == preset.train.batch_size == 128
+
+
+def test_train_flags_override_the_train_job_defaults(monkeypatch):
+    runs = captured(monkeypatch, "run_training")
+    assert main(["train", "--model", "nascnn15", "--dataset", "digits", "--lr", "0.5"]) == 0
+    job, out = runs[-1]
+    default = TrainJob()
+    assert job.data == dataclasses.replace(default.data, dataset="digits")
+    assert job.train == dataclasses.replace(default.train, lr=0.5)
+    assert (job.model, job.patience, job.seed) == ("nascnn15", default.patience, default.seed)
+    assert str(out) == "runs/train-nascnn15"
+
+
+@pytest.mark.parametrize(
+    "argv, flags",
+    [
+        (["train", "--data", "x.csv", "--child-subset", "5"], "drop --data, --child-subset"),
+        (["train", "--seed", "1", "--out", "o"], "drop --seed, --out"),
+        (
+            ["search", "--reevaluate", "--space-option", "a=1", "--preset", "zoph2016"],
+            "drop --reevaluate, --space-option, --preset (only --trials",
+        ),
+    ],
+)
+def test_resume_names_the_flags_to_drop_as_they_are_typed(tmp_path, capsys, argv, flags):
+    code, err = run_cli([*argv, "--resume", tmp_path], capsys)
+    assert code == 2 and flags in err, err

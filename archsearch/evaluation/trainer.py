@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from archsearch.commands import setting
 from archsearch.data.dataset import Normalization, stratified_subset
-from archsearch.evaluation.augment import AUGMENT, BatchAugment, augments
+from archsearch.evaluation.augment import AUGMENT, MIN_AUGMENT_SIZE, BatchAugment, augments
 from archsearch.options import check_number
 from archsearch.tasks.base import Task
 
@@ -69,26 +70,68 @@ class TrainConfig:
     children trained so make default searches on small tables beat scikit-learn's MLP (tuned
     on seeds 100-109, reported on others: see the README)."""
 
-    epochs: int = 10
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float | None = None
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    schedule: str = "cosine"
-    plateau_patience: int = 5
-    warmup_epochs: float = 0.0
-    label_smoothing: float | None = None
-    train_subset: int | None = None
-    augment: str = "auto"
-    crop_padding: int = 4
-    flip: bool = False
-    cutout: int = 0
-    max_params: int = 20_000_000
-    max_memory: float | None = None
-    device: str = "auto"
-    precision: str = "auto"
-    channels_last: bool = True
+    #: Each field's help is its command-line flag's help (see `commands.setting`).
+    epochs: int = setting(10, "epochs of training")
+    batch_size: int = setting(64, "rows per training step")
+    optimizer: str = setting(
+        "adam", "optimizer (sgd: with Nesterov --momentum)", choices=OPTIMIZERS
+    )
+    lr: float | None = setting(None, "learning rate", unset="by optimizer: Adam 1e-3, SGD 0.05")
+    momentum: float = setting(0.9, "SGD's Nesterov momentum (0: none; Adam ignores it)")
+    weight_decay: float = setting(1e-4, "L2 penalty on the weights")
+    schedule: str = setting(
+        "cosine",
+        "learning rate per step: cosine decays to zero, onecycle rises then falls linearly to "
+        "zero, plateau divides it by 5 after --plateau-patience epochs without a better "
+        "validation score",
+        choices=SCHEDULES,
+    )
+    plateau_patience: int = setting(
+        5, "epochs without a better validation score before plateau cuts the lr"
+    )
+    warmup_epochs: float = setting(
+        0.0,
+        "epochs of linear learning-rate warm-up (0: none, but a onecycle schedule rises for "
+        f"{ONECYCLE_WARMUP:.0%} of training)",
+    )
+    label_smoothing: float | None = setting(
+        None,
+        "label smoothing of classification targets",
+        unset=f"{DEFAULT_SMOOTHING} for classification, 0 for other tasks",
+    )
+    train_subset: int | None = setting(
+        None,
+        "train on this many of the training rows (seeded, stratified, the same for every child "
+        "of a search; a search's final network uses all)",
+        unset="all",
+    )
+    augment: str = setting(
+        "auto",
+        "random crops (--crop-padding), flips (--flip) and cutout (--cutout); auto: on for "
+        f"images of at least {MIN_AUGMENT_SIZE}x{MIN_AUGMENT_SIZE}",
+        choices=AUGMENT,
+    )
+    crop_padding: int = setting(4, "pixels of padding each side of a random crop (0: no crops)")
+    flip: bool = setting(
+        False,
+        "random horizontal flips when augmenting (not for digits or letters: mirrored, they are "
+        "another class)",
+    )
+    cutout: int = setting(0, "side of a square blanked in each augmented image (0: none)")
+    max_params: int = setting(20_000_000, "networks with more parameters fail before training")
+    max_memory: float | None = setting(
+        None,
+        "GiB a network may need; larger ones fail before training",
+        unset="three quarters of this machine's memory, or of the GPU's",
+    )
+    device: str = setting("auto", "auto (CUDA when available), cpu, cuda or cuda:N")
+    precision: str = setting(
+        "auto",
+        "precision on CUDA (auto: bf16 where supported, else fp16 with loss scaling); CPU "
+        "training is always fp32",
+        choices=PRECISIONS,
+    )
+    channels_last: bool = setting(True, "channels-last memory layout on CUDA")
 
     def validate(self) -> None:
         """Raise `ValueError` naming the first impossible value: a number out of its range
