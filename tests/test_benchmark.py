@@ -9,7 +9,17 @@ import json
 import numpy as np
 import pytest
 
-from archsearch.benchmark import add_parser, best_so_far, run_one
+from archsearch.benchmark import (
+    add_parser,
+    best_so_far,
+    ci95,
+    confidence_band,
+    markdown,
+    plot,
+    plot_title,
+    run_one,
+    summarise,
+)
 from archsearch.errors import UsageError
 from archsearch.evaluation.tabular import tabular_evaluator
 from archsearch.spaces.cell import OPS, NB201Space
@@ -64,9 +74,12 @@ def test_reports_are_written_and_consistent(table, tmp_path, capsys):
         options = {"population": "6", "sample": "3"} if name == "evolution" else {}
         again = [run_one(name, NB201Space(), evaluator, 12, seed, options) for seed in range(3)]
         assert np.allclose(100 * np.mean(again, axis=0), mean)  # the same searches, re-run
-    markdown = (out / "nb201_cifar10.md").read_text()
-    assert "| random |" in markdown and "| evolution |" in markdown and "@12" in markdown
-    assert f"{summary['strategies']['random']['best_mean'][-1]:.2f}" in markdown
+    table = (out / "nb201_cifar10.md").read_text()
+    assert "| random |" in table and "| evolution |" in table and "@12 (final)" in table
+    assert f"{summary['strategies']['random']['best_mean'][-1]:.2f}" in table
+    assert table.startswith(
+        "# Best test accuracy found on NAS-Bench-201 CIFAR-10 (mean of 3 seeds)"
+    )
     assert (out / "nb201_cifar10.png").read_bytes()[:4] == b"\x89PNG"
     assert "| evolution |" in capsys.readouterr().out
 
@@ -97,3 +110,60 @@ def test_bad_input_is_a_one_line_usage_error(table, tmp_path, argv, message):
 def test_missing_table_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no such file"):
         run("--table", str(tmp_path / "none.csv"), "--out", str(tmp_path))
+
+
+def lopsided_curves(budget=30, seeds=10):
+    """Most seeds find the optimum (0.9) at the fourth query, two stay far below it for long: a
+    mean plus a symmetric interval would rise above the optimum."""
+    curves = []
+    for seed in range(seeds):
+        start = 0.5 if seed < 2 else 0.6 + 0.01 * seed
+        curves.append(best_so_far([start] * (budget - 5 if seed < 2 else 3) + [0.9], budget))
+    return {"good": curves, "flat": [[0.55 + 0.01 * s] * budget for s in range(seeds)]}
+
+
+def test_confidence_band_never_exceeds_the_optimum():
+    summary = summarise(lopsided_curves(), 0.9)
+    s = summary["strategies"]["good"]
+    mean, half = np.array(s["best_mean"]), np.array(s["best_ci95"])
+    assert (mean + half > 90 + 1e-6).any()  # unclipped, the interval would be impossible
+    low, high = confidence_band(s, summary["optimum"])
+    assert (high <= 90 + 1e-9).all() and (low <= mean + 1e-9).all() and (low >= 0).all()
+    assert ci95(np.array([1.0]), 1)[0] == 0  # one seed: no interval
+    # Student's t with 9 degrees of freedom, sample standard deviation
+    runs = 100 * np.array(lopsided_curves()["good"])[:, 10]
+    expected = 2.262 * runs.std(ddof=1) / np.sqrt(len(runs))
+    assert s["best_ci95"][10] == pytest.approx(expected, abs=1e-3)
+
+
+def test_the_plot_shows_every_query_and_no_band_above_the_optimum(tmp_path):
+    summary = summarise(lopsided_curves(), 0.9)
+    summary["config"] = {"dataset": "cifar100", "seeds": 10}
+    figure = plot(summary, tmp_path / "b.png", plot_title(summary))
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+    assert (
+        figure.get_suptitle()
+        == "Best test accuracy found on NAS-Bench-201 CIFAR-100 (mean of 10 seeds)"
+    )
+    full = figure.axes[0]
+    for band in full.collections:
+        assert band.get_paths()[0].vertices[:, 1].max() <= 90 + 1e-9
+    low, high = full.get_xlim()
+    assert low <= 1 and high >= 30
+    for name, s in summary["strategies"].items():
+        assert full.get_ylim()[0] <= min(s["best_mean"]) and full.get_ylim()[1] >= 90
+        drawn = next(x for x in full.get_lines() if x.get_label() == name)
+        assert list(drawn.get_xdata()) == list(range(1, 31))
+
+
+def test_the_markdown_has_the_final_budget_and_its_interval():
+    summary = summarise(lopsided_curves(budget=60), 0.9)
+    table = markdown(summary, (25, 50, 100))
+    header = table.splitlines()[0]
+    assert "@25" in header and "@50" in header and "@60 (final)" in header
+    assert "@100" not in header and "95% CI" in header
+    s = summary["strategies"]["good"]
+    low, high = confidence_band(s, 90.0)
+    row = next(r for r in table.splitlines() if r.startswith("| good |"))
+    assert f"{s['best_mean'][-1]:.2f} ± {s['best_std'][-1]:.2f}" in row
+    assert f"{low[-1]:.2f} – {high[-1]:.2f}" in row

@@ -32,6 +32,7 @@ gets the same probability and the controller cannot learn which skip connections
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -242,6 +243,7 @@ class Reinforce(Strategy):
         self.updates = 0
         self.told = 0
         self.last_entropy: float | None = None
+        self.last_entropy_max: float | None = None
 
     # -- the ask/tell interface ----------------------------------------------------------------
     def ask(self) -> Architecture:
@@ -250,6 +252,7 @@ class Reinforce(Strategy):
                 generator=self.generator, forced=self.scheduled_depth()
             )
         self.last_entropy = float(entropy) / max(len(dists), 1)
+        self.last_entropy_max = self.uniform_entropy(dists)
         return Architecture(self.space.name, tuple(values.items()))
 
     def tell(self, arch: Architecture, result: Result) -> None:
@@ -318,12 +321,27 @@ class Reinforce(Strategy):
             temperature=o.temperature, tanh_constant=o.tanh_constant, **kwargs
         )
 
+    def uniform_entropy(self, dists: Mapping[str, list[float]]) -> float:
+        """The mean per-decision entropy (nats) a uniform policy would have over the decisions
+        of `dists` (those a walk sampled): log(choices) of a Categorical, n log 2 of an Inputs
+        with n candidate edges (2^n subsets). Normalised as `stats()["entropy"]` is, so the
+        two are comparable, also in spaces whose walks differ in length."""
+        decisions = {d.name: d for d in self.space.decisions}
+        total = sum(
+            math.log(len(p)) if isinstance(decisions[name], Categorical) else len(p) * math.log(2)
+            for name, p in dists.items()
+        )
+        return total / max(len(dists), 1)
+
     def stats(self) -> dict[str, float]:
-        """Mean per-decision entropy (nats) of the policy along the last sample, and the
+        """Mean per-decision entropy (nats) of the policy along the last sample, the same of a
+        uniform policy over those decisions (`entropy_max`, the most `entropy` can be), and the
         baseline; each is left out until it exists."""
         out = {}
         if self.last_entropy is not None:
             out["entropy"] = self.last_entropy
+        if self.last_entropy_max is not None:
+            out["entropy_max"] = self.last_entropy_max
         if self.baseline is not None:
             out["baseline"] = self.baseline
         return out
@@ -340,6 +358,7 @@ class Reinforce(Strategy):
             "updates": self.updates,
             "told": self.told,
             "last_entropy": self.last_entropy,
+            "last_entropy_max": self.last_entropy_max,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -352,6 +371,7 @@ class Reinforce(Strategy):
         self.updates = state["updates"]
         self.told = state["told"]
         self.last_entropy = state["last_entropy"]
+        self.last_entropy_max = state.get("last_entropy_max")  # absent in older runs
 
 
 def _index_of(decision: Categorical, given: Mapping[str, Value]) -> int:

@@ -350,7 +350,7 @@ def test_baseline_starts_at_the_first_batch_mean_then_moves_by_ema():
     strategy = Reinforce(space, seed=0, batch_size=2, baseline_decay=0.9)
     assert strategy.stats() == {}
     arch = strategy.ask()
-    assert set(strategy.stats()) == {"entropy"}
+    assert set(strategy.stats()) == {"entropy", "entropy_max"}
     strategy.tell(arch, Result(0.2))
     assert strategy.baseline is None
     strategy.tell(arch, Result(0.6))
