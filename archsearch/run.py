@@ -1,8 +1,9 @@
 """A search run from start to artifacts: the run directory, the search, final training.
 
 `runs/<name>/` holds config.json, ledger.sqlite, trials.csv, rewards.png, entropy.png,
-best_arch.json, best_model.pt, final_curve.json and summary.json. Everything is checked before
-the directory is created, and an existing run is never overwritten: it can only be resumed.
+best_arch.json, best_model.pt, final_curve.json, final_curves.png, confusion.png (for
+classification) and summary.json. Everything is checked before the directory is created, and an
+existing run is never overwritten: it can only be resumed.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
 from archsearch.evaluation.rewards import check_reward
 from archsearch.evaluation.trainer import TrainingFailed, default_lr
 from archsearch.execution import EXECUTORS, Executor, get_executor
-from archsearch.final import final_models, train_final
+from archsearch.final import final_models, train_final, write_final_plots
 from archsearch.ledger import Ledger, LedgerError, Trial
 from archsearch.options import parse_options
 from archsearch.reporting.console import report, show_progress
 from archsearch.reporting.files import write_json, write_trials_csv
-from archsearch.reporting.plots import plot_entropy, plot_rewards
+from archsearch.reporting.plots import SearchLabels, plot_entropy, plot_rewards
 from archsearch.rundir import (
     LOCK,
     RunLock,
@@ -40,6 +41,7 @@ from archsearch.rundir import (
     save_atomic,
     write_text_atomic,
 )
+from archsearch.sanity import data_warnings
 from archsearch.search import Budget, run_search
 from archsearch.spaces import SPACES, Space, get_space
 from archsearch.strategies import Strategy, get_strategy
@@ -129,11 +131,37 @@ def resume_run(
     with Ledger.open(out / LEDGER, readonly=True) as ledger:
         ledger.check(setup.space)
         _check_state(setup, ledger)
+    finished = finished_summary(out, done)
+    if finished is not None and (trials or 0) <= done and time_limit is None:
+        print(
+            f"archsearch: {out} is finished ({done} trials, best trial "
+            f"{(finished['best'] or {}).get('trial', '-')}); nothing to do — give --trials "
+            "above that or a longer --time-limit to search on",
+            file=log,
+        )
+        return finished
     with RunLock(out):
         if load_json(SearchConfig, out / CONFIG).run_id != config.run_id:
             raise UsageError(f"{out}/{CONFIG} was replaced while this resume started")
         write_text_atomic(out / CONFIG, json.dumps(config.to_json(), indent=2) + "\n")
         return _execute(config, setup, out, log)
+
+
+def finished_summary(out: Path, done: int | None = None) -> dict[str, Any] | None:
+    """The run's last summary if the run reached its end then, with the best architecture
+    retrained and tested (or nothing to retrain); and if `done` is given, only when that end
+    was at `done` trials."""
+    try:
+        summary = json.loads((out / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or done not in (None, summary.get("trials")):
+        return None
+    best = summary.get("best") or {}
+    if "final" not in best:  # nothing to retrain: no success, --final-epochs 0 or no test
+        return summary
+    trained = best["final"].get("status") == "ok" and (out / "best_model.pt").is_file()
+    return summary if trained else None
 
 
 def check_identity(config: SearchConfig, meta: dict[str, str], out: Path) -> None:
@@ -226,20 +254,29 @@ def _plugin(kind: str, make: Any) -> Any:
         raise UsageError(f"{exc}{flag}") from None
 
 
-def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict[str, Any]:
-    data = setup.data
+def _announce(config: SearchConfig, data: Dataset, out: Path, log: TextIO) -> list[str]:
+    """Say what is searched, what the loader decided, which augmentations are on and what
+    looks wrong; return the warnings (for summary.json)."""
     print(
         f"archsearch: {config.strategy} search of the {config.space} space on "
         f"{data.describe()} -> {out}",
         file=log,
     )
-    for note in data.notes:
-        print(f"archsearch: {note}", file=log)
     t = config.train
     augmentation = describe_augmentation(
         t.augment, data.input_shape, t.crop_padding, t.flip, t.cutout
     )
-    print(f"archsearch: {augmentation}", file=log)
+    for note in [*data.notes, augmentation]:
+        print(f"archsearch: {note}", file=log)
+    warnings = data_warnings(data, t if config.evaluator == "train" else None)
+    for warning in warnings:
+        print(f"archsearch: warning: {warning}", file=log)
+    return warnings
+
+
+def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict[str, Any]:
+    data = setup.data
+    warnings = _announce(config, data, out, log)
     with Ledger(out / LEDGER) as ledger:
         if len(ledger):
             print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)
@@ -261,8 +298,9 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         best = ledger.best()
     setup.executor.close()
     write_trials_csv(trials, out / "trials.csv")
-    plot_rewards(trials, out / "rewards.png")
-    plot_entropy(trials, out / "entropy.png")
+    labels = SearchLabels(data.name, config.strategy, config.space, config.reward, data.task.score)
+    plot_rewards(trials, out / "rewards.png", labels)
+    plot_entropy(trials, out / "entropy.png", labels)
     summary: dict[str, Any] = {
         "dataset": data.name,
         "task": data.task.name,
@@ -276,7 +314,8 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         "search_seconds": search_seconds,
         "data": data.sizes(),
         "notes": data.notes,
-        "best": None if best is None else _finish(config, setup, best, out, log),
+        "warnings": warnings,
+        "best": None if best is None else _best_entry(config, setup, best, out, log),
     }
     summary.update(baseline_scores(config, data, summary["best"]))
     write_json(out / SUMMARY, summary)
@@ -329,6 +368,19 @@ def baseline_scores(
     return out
 
 
+def _best_entry(
+    config: SearchConfig, setup: Setup, best: Trial, out: Path, log: TextIO
+) -> dict[str, Any]:
+    """The best trial's entry of the summary: kept from the last summary when a resume found
+    no better trial (its network is already trained and tested; only the budget may have
+    changed, which final training does not depend on), else made by `_finish`."""
+    kept = (finished_summary(out) or {}).get("best")
+    if kept is not None and kept.get("trial") == best.number:
+        print(f"archsearch: trial {best.number} is already retrained and tested", file=log)
+        return kept
+    return _finish(config, setup, best, out, log)
+
+
 def _finish(
     config: SearchConfig, setup: Setup, best: Trial, out: Path, log: TextIO
 ) -> dict[str, Any]:
@@ -374,7 +426,9 @@ def _finish(
             recipe = replace(recipe, lr=SAFER_LR * (recipe.lr or default_lr(recipe)))
             print(f"archsearch: trying once more with learning rate {recipe.lr:g}", file=log)
     save_atomic(out / "best_model.pt", lambda path: save_model(path, model, space, best.arch, data))
-    write_json(out / "final_curve.json", metrics.pop("curves"))
+    curves = metrics.pop("curves")
+    write_json(out / "final_curve.json", curves)
+    write_final_plots(out, curves, metrics, data, best.number)
     entry.update(metrics, final={"status": "ok", "lr": recipe.lr or default_lr(recipe)})
     return entry
 

@@ -9,22 +9,46 @@ import json
 import math
 import sys
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 import torch
 
 from archsearch.checkpoint import load_model, save_model
-from archsearch.config import TrainJob
+from archsearch.config import SearchConfig, TrainJob, load_json
 from archsearch.data.dataset import Dataset
 from archsearch.errors import UsageError
 from archsearch.evaluation.trainer import TrainingFailed, predict, train
 from archsearch.evaluation.training import too_large
+from archsearch.final import plot_test_confusion, test_report
 from archsearch.models import REFERENCE_MODELS
-from archsearch.reporting.plots import plot_confusion, plot_training_curves
+from archsearch.reporting.plots import plot_training_curves
 from archsearch.rundir import RunLock, save_atomic, write_text_atomic
 from archsearch.spaces import Architecture, Space, get_space
+
+#: The data flags that name where the data comes from; a `--run` job given none of them trains
+#: on its run's data.
+SOURCE_FLAGS = ("dataset", "csv", "data_dir")
+
+
+def with_run_data(job: TrainJob, given: dict[str, Any], seed_given: bool) -> TrainJob:
+    """`job` with the data flags in `given`; when it trains a run's best (`--run`) and no data
+    source is given, the run's data as the search saw it (source, task, scaling, test share)
+    and, unless given, its seed: the same test split, which the search never saw. The
+    validation share stays the training's own."""
+    data = replace(job.data, **given)
+    if job.run is None or any(given.get(flag) is not None for flag in SOURCE_FLAGS):
+        return replace(job, data=data)
+    config_path = Path(job.run) / "config.json"
+    if not config_path.is_file():
+        raise UsageError(
+            f"{job.run} has no config.json; is it a search run? (or give --dataset, --data or "
+            "--data-dir)"
+        )
+    run = load_json(SearchConfig, config_path)
+    data = replace(run.data, **{"val_fraction": job.data.val_fraction, **given})
+    return replace(job, data=data, seed=job.seed if seed_given else run.seed)
 
 
 def resolve_architecture(job: TrainJob) -> tuple[Space, Architecture]:
@@ -102,7 +126,7 @@ def _score_best(
     """Score the best epoch's weights on the test split; write results and plots."""
     model, _, _ = load_model(out / "best_model.pt")
     outputs = predict(model, data.x_test, job.train, norm=data.norm)
-    results: dict[str, Any] = data.task.test_scores(outputs, data.test_targets())
+    results = test_report(outputs, data)
     score = f"val_{data.task.score}"
     best = max(curve, key=lambda p: p[score])
     results.update(
@@ -112,11 +136,8 @@ def _score_best(
         params=sum(p.numel() for p in model.parameters()),
         images=data.sizes(),
     )
-    plot_training_curves(curve, out / "curves.png")
-    if data.task.name == "classification":
-        matrix = confusion_matrix(data.y_test, outputs.argmax(1), data.num_classes)
-        results.update(confusion_matrix=matrix.tolist(), class_names=data.class_names)
-        plot_confusion(matrix.numpy(), data.class_names, out / "confusion.png")
+    plot_training_curves(curve, out / "curves.png", data.task.score)
+    plot_test_confusion(results, out / "confusion.png")
     write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
     test = f"test_{data.task.score}"
     print(
@@ -178,9 +199,3 @@ def _train_with_checkpoints(
         )
     except (TrainingFailed, RuntimeError) as exc:
         raise UsageError(f"training failed: {str(exc).splitlines()[0]}") from None
-
-
-def confusion_matrix(truth: torch.Tensor, predicted: torch.Tensor, classes: int) -> torch.Tensor:
-    """Counts of (true class, predicted class)."""
-    flat = truth.long() * classes + predicted.long()
-    return torch.bincount(flat, minlength=classes * classes).reshape(classes, classes)

@@ -139,7 +139,8 @@ def test_classification_default_context_for_plugins():
 
 def test_a_digit_folder_is_not_trained_on_mirrored_images(tmp_path, capsys):
     """Handwritten digits at 16 px get crops by default but never flips (a mirrored digit is
-    another symbol); the log says which augmentations are on, and --flip true adds flips."""
+    another symbol); the log says which augmentations are on, and --flip true adds flips.
+    The decoded images are cached next to the data, or in --cache-dir."""
     from tests.helpers import write_image_folder
 
     folder = write_image_folder(tmp_path / "digits", counts=(("train", 8), ("test", 2)))
@@ -150,7 +151,66 @@ def test_a_digit_folder_is_not_trained_on_mirrored_images(tmp_path, capsys):
     assert config["train"]["flip"] is False
     assert "augmentation: random crops (4 px padding), no flips" in err
     flipped = tmp_path / "flipped"
+    cache = tmp_path / "cache"
     code = main(["search", "--strategy", "random", *TINY, *map(str, common), "--flip", "true",
-                 "--out", str(flipped)])  # fmt: skip
+                 "--cache-dir", str(cache), "--out", str(flipped)])  # fmt: skip
     assert code == 0
     assert "augmentation: random crops (4 px padding), horizontal flips" in capsys.readouterr().err
+    assert len(list(cache.glob("*.npz"))) == 1  # --cache-dir: the decoded images went there
+    assert len(list(folder.glob(".archsearch-cache-*.npz"))) == 1  # only the first run's
+
+
+def test_resuming_a_finished_run_retrains_nothing(tmp_path, capsys, monkeypatch):
+    """No new budget: the run says it is finished and writes nothing. New trials that find no
+    better architecture: the best one's trained network and test scores are kept."""
+    import archsearch.run
+
+    summary, _, out = search(tmp_path, capsys, "--dataset", "iris", "--seed", "5")
+    files = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the final network was trained again")
+
+    monkeypatch.setattr(archsearch.run, "train_final", no_training)
+    for extra in ([], ["--trials", "3"]):
+        assert main(["search", "--resume", str(out), *extra]) == 0
+        assert f"{out} is finished (3 trials, best trial {summary['best']['trial']})" in (
+            capsys.readouterr().err
+        )
+        assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == files
+    assert main(["search", "--resume", str(out), "--trials", "4"]) == 0
+    err = capsys.readouterr().err
+    after = json.loads((out / "summary.json").read_text())
+    assert after["trials"] == 4 and after["best"]["trial"] == summary["best"]["trial"]
+    assert f"trial {summary['best']['trial']} is already retrained and tested" in err
+    assert after["best"] == summary["best"]
+    assert (out / "best_model.pt").read_bytes() == files["best_model.pt"][1]
+
+
+def test_one_trial_numbering_across_log_summary_csv_and_plots(tmp_path, capsys):
+    """Trials are numbered from 0, as in the ledger, everywhere a user reads a number."""
+    import csv
+    import re
+
+    summary, err, out = search(tmp_path, capsys, "--dataset", "iris", "--trials", "4")
+    logged = [int(n) for n in re.findall(r"^trial #(\d+)  (?:\d+)/4 done", err, re.M)]
+    assert logged == [0, 1, 2, 3]
+    assert re.findall(r"^trial #\d+  (\d+)/4 done", err, re.M) == ["1", "2", "3", "4"]
+    with open(out / "trials.csv", newline="") as f:
+        assert [int(row["trial"]) for row in csv.DictReader(f)] == [0, 1, 2, 3]
+    best = summary["best"]["trial"]
+    assert f"best trial {best}:" in err and f"final training of trial {best} " in err
+    with Ledger(out / "ledger.sqlite") as ledger:
+        assert best == ledger.best().number
+    assert rewards_plot_trials(out) == [0, 1, 2, 3]
+
+
+def rewards_plot_trials(out):
+    """The trial numbers on the x axis of a run's rewards plot, drawn again from its ledger."""
+    from archsearch.reporting.plots import plot_rewards
+
+    with Ledger(out / "ledger.sqlite") as ledger:
+        figure = plot_rewards(list(ledger), out / "again.png")
+    return sorted(
+        {int(x) for points in figure.axes[0].collections for x, _ in points.get_offsets()}
+    )

@@ -159,3 +159,30 @@ def test_sigkill_mid_training_then_resume_finishes_every_epoch(tmp_path, images,
     assert [p["epoch"] for p in curve] == list(range(1, epochs + 1))
     strip = [{k: v for k, v in p.items() if k != "seconds"} for p in curve]
     assert strip == [{k: v for k, v in p.items() if k != "seconds"} for p in expected]
+
+
+def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search_s(
+    tmp_path, capsys
+):
+    run = tmp_path / "run"
+    assert main(["search", "--dataset", "wine", "--space", "mlp", "--strategy", "random",
+                 "--trials", "2", "--epochs", "2", "--final-epochs", "0", "--seed", "5",
+                 "--test-fraction", "0.25", "--out", str(run)]) == 0  # fmt: skip
+    out = tmp_path / "train"
+    code = main(["train", "--run", str(run), "--epochs", "2", "--optimizer", "adam",
+                 "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, err
+    job = json.loads((out / "config.json").read_text())
+    assert job["seed"] == 5 and job["data"]["dataset"] == "wine"
+    assert job["data"]["test_fraction"] == 0.25 and job["data"]["val_fraction"] == 0.1
+    summary = json.loads((run / "summary.json").read_text())
+    results = json.loads((out / "results.json").read_text())
+    assert results["images"]["test"] == summary["data"]["test"] == 44
+    assert "bundled dataset wine" in err
+    other = tmp_path / "other"
+    assert main(["train", "--run", str(run), "--epochs", "1", "--dataset", "iris", "--seed",
+                 "1", "--out", str(other)]) == 0  # fmt: skip
+    job = json.loads((other / "config.json").read_text())
+    assert job["seed"] == 1 and job["data"]["dataset"] == "iris"
+    assert job["data"]["test_fraction"] == 0.2  # a data flag given: the run's data is not used

@@ -68,7 +68,8 @@ class Dataset:
     reconstruction, the labels if the data has any. `x_test`/`y_test` are None in the view a
     search gets (`without_test`). `source` says where and in which layout the data was found;
     `preprocessing` is the fitted table preprocessing (JSON) that new rows need; `notes` are
-    what the loader decided for the user (dropped columns, the task rule)."""
+    what the loader decided for the user (dropped columns, the task rule); `warnings` what it
+    found suspicious in the data (a column with impossible values)."""
 
     name: str
     task: Task
@@ -83,6 +84,7 @@ class Dataset:
     source: str = ""
     preprocessing: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:

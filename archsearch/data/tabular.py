@@ -82,6 +82,7 @@ def table_dataset(
         source=source,
         preprocessing=pre.to_json(),
         notes=notes,
+        warnings=pre.warnings,
     )
 
 

@@ -8,16 +8,18 @@ from archsearch.search import Progress
 
 
 def show_progress(progress: Progress, log: TextIO) -> None:
-    """`trial k/N  reward r  best b  elapsed  eta  #number hash`, or the failure's reason."""
+    """`trial #n  k/N done  reward r  best b (#m)  elapsed  eta  hash`, or the failure's
+    reason. `n` is the trial's number, 0-based as in the ledger, summary, CSV and plots."""
     trial, result = progress.trial, progress.trial.result
     total = progress.budget.trials or "?"
-    best = f"{progress.best.result.reward:.4f}" if progress.best else "-"
+    best = progress.best
+    best_text = f"{best.result.reward:.4f} (#{best.number})" if best else "-"
     state = f"reward {result.reward:.4f}" if result.ok else f"FAILED ({result.reason})"
     eta = progress.eta
     print(
-        f"trial {progress.done}/{total}  {state}  best {best}  "
+        f"trial #{trial.number}  {progress.done}/{total} done  {state}  best {best_text}  "
         f"elapsed {clock(progress.elapsed)}  eta {clock(eta) if eta is not None else '?'}"
-        f"  #{trial.number} {trial.arch.hash}",
+        f"  {trial.arch.hash}",
         file=log,
         flush=True,
     )

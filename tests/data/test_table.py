@@ -327,3 +327,50 @@ def test_table_from_arrays_iris():
     assert np.allclose(x.std(axis=0), 1, atol=1e-5)
     unlabelled = table_from_arrays(np.array([[1.0, np.nan]]), None, ["a", "b"])
     assert unlabelled.target.tolist() == [None] and unlabelled.columns[1].tolist() == [None]
+
+
+def lost_decimal_points(rows=200, seed=0):
+    """Two numeric columns near 1 and near 10 where a few cells lost their decimal point
+    (values near 1000 and near 1e14), as in a real public CSV, and a clean column."""
+    rng = np.random.default_rng(seed)
+    near_one = rng.normal(1.0, 0.1, rows)
+    near_ten = rng.normal(10.0, 1.0, rows)
+    near_one[:3] *= 1000
+    near_ten[5] = 1.3e14
+    clean = rng.normal(0.0, 1.0, rows)
+    return raw({"a": list(near_one), "b": list(near_ten), "c": list(clean)})
+
+
+def test_auto_scaling_is_robust_only_for_columns_with_extreme_values_and_warns_per_column():
+    table = lost_decimal_points()
+    pre = TablePreprocessor.fit(table)
+    scaled = pre.transform(table)
+    assert len(pre.warnings) == 2
+    assert "'a' has 3 extreme value(s)" in pre.warnings[0] and "'b'" in pre.warnings[1]
+    assert all("scaled robustly and clipped" in w for w in pre.warnings)
+    # the ordinary rows keep their spread; the broken ones are clipped, not dominant
+    for column in (0, 1):
+        assert np.abs(scaled[:, column]).max() <= 5.0
+        assert scaled[10:, column].std() > 0.5
+    clean = TablePreprocessor.fit(table, "standard").transform(table)
+    assert scaled[:, 2] == pytest.approx(clean[:, 2])  # the clean column: standard either way
+    assert clean[10:, 1].std() < 0.01  # standard scaling squashes the column to nothing
+
+
+def test_standard_scaling_still_warns_and_robust_scaling_survives_json():
+    table = lost_decimal_points()
+    standard = TablePreprocessor.fit(table, "standard")
+    assert all("try --scaling robust" in w for w in standard.warnings)
+    robust = TablePreprocessor.fit(table, "robust")
+    again = TablePreprocessor.from_json(json.loads(json.dumps(robust.to_json())))
+    assert np.array_equal(again.transform(table), robust.transform(table))
+    assert np.abs(robust.transform(table)).max() <= 5.0
+    with pytest.raises(DataError, match="unknown scaling 'minmax'"):
+        TablePreprocessor.fit(table, "minmax")
+
+
+def test_a_bundled_table_gets_no_extreme_value_warning():
+    from archsearch.data import load_dataset
+
+    for name in ("iris", "wine", "breast_cancer", "digits", "diabetes"):
+        assert load_dataset(name).warnings == [], name
