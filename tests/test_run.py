@@ -203,6 +203,9 @@ def test_one_trial_numbering_across_log_summary_csv_and_plots(tmp_path, capsys):
     with Ledger(out / "ledger.sqlite") as ledger:
         assert best == ledger.best().number
     assert rewards_plot_trials(out) == [0, 1, 2, 3]
+    # no float32 noise such as 0.800000011920929 in the files people read
+    for name in ("summary.json", "trials.csv", "final_curve.json"):
+        assert not re.search(r"\d\.\d{9,}", (out / name).read_text()), name
 
 
 def rewards_plot_trials(out):
