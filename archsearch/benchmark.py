@@ -1,6 +1,6 @@
 """Compare search strategies on a tabular benchmark (NAS-Bench-201): many seeds in seconds.
 
-Each (strategy, seed) runs the real search loop, `archsearch.search.run_search`, with an
+Each (strategy, seed) runs the real search loop, `archsearch.loop.run_search`, with an
 in-memory ledger and a `TabularEvaluator`, so deduplication and every other behaviour of the
 loop are exactly those of a real search: a query is one *distinct* architecture evaluated, and a
 strategy told the recorded result of an architecture it proposes again is not charged for it.
@@ -34,7 +34,7 @@ from archsearch.errors import UsageError
 from archsearch.evaluation.base import Evaluator
 from archsearch.evaluation.tabular import COLUMNS, tabular_evaluator
 from archsearch.ledger import Ledger
-from archsearch.search import Budget, run_search
+from archsearch.loop import Budget, run_search
 from archsearch.spaces import get_space
 from archsearch.spaces.base import Space
 from archsearch.strategies import STRATEGIES, get_strategy

@@ -30,8 +30,8 @@ from archsearch.config import DataSpec, SearchConfig
 from archsearch.evaluation.trainer import TrainConfig, train
 from archsearch.final import score_on_test, train_final
 from archsearch.ledger import Ledger
+from archsearch.loop import Budget, run_search
 from archsearch.run import Setup, baseline_scores, make_setup
-from archsearch.search import Budget, run_search
 from archsearch.spaces import Architecture
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")

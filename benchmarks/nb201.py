@@ -24,7 +24,7 @@ import torch
 
 from archsearch.benchmark import best_so_far, compare, markdown, summarise, write_reports
 from archsearch.evaluation.tabular import COLUMNS, TabularEvaluator, tabular_evaluator
-from archsearch.search import MAX_REPEATS
+from archsearch.loop import MAX_REPEATS
 from archsearch.spaces.cell import NB201Space
 from archsearch.strategies import STRATEGIES
 

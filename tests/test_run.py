@@ -12,8 +12,8 @@ from archsearch.config import DataSpec, SearchConfig
 from archsearch.evaluation import Context, get_evaluator
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.ledger import Ledger
+from archsearch.loop import Budget, run_search
 from archsearch.run import make_setup
-from archsearch.search import Budget, run_search
 from archsearch.spaces import get_space
 from archsearch.strategies import get_strategy
 from archsearch.tasks.classification import Classification

@@ -16,8 +16,8 @@ import archsearch.run
 from archsearch.cli import main
 from archsearch.evaluation.trainer import TrainingFailed
 from archsearch.ledger import Ledger
+from archsearch.loop import Budget, run_search
 from archsearch.rundir import RunLock
-from archsearch.search import Budget, run_search
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import get_strategy
 from tests.helpers import EncodingEvaluator, spawn, trials_of, wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from archsearch.search import Progress
+from archsearch.loop import Progress
 
 
 def show_progress(progress: Progress, log: TextIO) -> None:

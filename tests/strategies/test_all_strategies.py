@@ -10,7 +10,7 @@ import torch
 from archsearch.evaluation.base import Context, Evaluator
 from archsearch.evaluation.result import Result
 from archsearch.ledger import Ledger
-from archsearch.search import Budget, run_search
+from archsearch.loop import Budget, run_search
 from archsearch.spaces.cell import NB201Space
 from archsearch.spaces.cnn import CNNSpace
 from archsearch.spaces.mlp import MLPSpace

@@ -19,7 +19,7 @@ import torch
 from archsearch.evaluation.base import Evaluator
 from archsearch.evaluation.result import Result
 from archsearch.ledger import Ledger
-from archsearch.search import Budget, run_search
+from archsearch.loop import Budget, run_search
 from archsearch.spaces.base import Architecture, Categorical, Space, Value
 from archsearch.spaces.cnn import CNNSpace
 from archsearch.spaces.mlp import MLPSpace

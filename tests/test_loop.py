@@ -7,7 +7,7 @@ import pytest
 
 from archsearch.evaluation.result import Result
 from archsearch.ledger import Ledger, Trial
-from archsearch.search import Budget, run_search
+from archsearch.loop import Budget, run_search
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import get_strategy
 from archsearch.tasks.classification import Classification
