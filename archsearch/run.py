@@ -1,9 +1,9 @@
 """A search run from start to artifacts: the run directory, the search, final training.
 
 `runs/<name>/` holds config.json, ledger.sqlite, trials.csv, rewards.png, entropy.png,
-best_arch.json, best_model.pt, final_curve.json, final_curves.png, confusion.png (for
-classification) and summary.json. Everything is checked before the directory is created, and an
-existing run is never overwritten: it can only be resumed.
+best_arch.json, best_arch.svg/.png, best_model.pt, final_curve.json, final_curves.png,
+confusion.png (for classification) and summary.json. Everything is checked before the
+directory is created, and an existing run is never overwritten: it can only be resumed.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from archsearch.evaluation.trainer import TrainingFailed, default_lr
 from archsearch.execution import EXECUTORS, Executor, get_executor
 from archsearch.final import final_models, train_final, write_final_plots
 from archsearch.ledger import Ledger, LedgerError, Trial
+from archsearch.loop import Budget, run_search
 from archsearch.options import parse_options
 from archsearch.reporting.console import report, show_progress
 from archsearch.reporting.files import write_json, write_trials_csv
@@ -42,7 +43,6 @@ from archsearch.rundir import (
     write_text_atomic,
 )
 from archsearch.sanity import data_warnings
-from archsearch.search import Budget, run_search
 from archsearch.spaces import SPACES, Space, get_space
 from archsearch.strategies import Strategy, get_strategy
 
@@ -388,6 +388,9 @@ def _finish(
     is tried once more with a tenth of the learning rate, then recorded as failed."""
     space, data = setup.space, setup.data
     write_json(out / "best_arch.json", {**best.arch.to_json(), "space_options": space.options()})
+    from archsearch.reporting.drawing import write_drawing  # best_arch.svg and .png beside it
+
+    write_drawing(space, best.arch, out / "best_arch")
     score = f"val_{data.task.score}"
     entry: dict[str, Any] = {
         "arch": best.arch.to_json(),

@@ -23,6 +23,7 @@ from archsearch.evaluation.trainer import TrainingFailed, predict, train
 from archsearch.evaluation.training import too_large
 from archsearch.final import plot_test_confusion, test_report
 from archsearch.models import REFERENCE_MODELS
+from archsearch.reporting.drawing import write_drawing
 from archsearch.reporting.plots import plot_training_curves
 from archsearch.rundir import RunLock, save_atomic, write_text_atomic
 from archsearch.spaces import Architecture, Space, get_space
@@ -101,6 +102,7 @@ def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | N
         write_text_atomic(out / "config.json", json.dumps(asdict(job), indent=2) + "\n")
         arch_file = {**arch.to_json(), "space_options": space.options()}
         write_text_atomic(out / "arch.json", json.dumps(arch_file, indent=2) + "\n")
+        write_drawing(space, arch, out / "arch", name=job.model)
         curve = _train_with_checkpoints(job, space, arch, data, out, state, log)
         return _score_best(job, data, curve, out, log)
 

@@ -108,6 +108,70 @@ class Architecture:
         return self.canonical
 
 
+@dataclass(frozen=True)
+class GraphNode:
+    """One box of an architecture drawing. `kind` picks its colour: "input", "output",
+    "layer" (a searched layer or cell node) or "fixed" (a part the space does not search)."""
+
+    id: str
+    label: str
+    kind: str = "layer"
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """Data flowing from node `src` to node `dst`, with an optional label (a cell's operation
+    on the edge). An `inactive` edge carries nothing (a cell's `none` operation): it is drawn
+    faint, so that the drawing still shows every decision."""
+
+    src: str
+    dst: str
+    label: str = ""
+    inactive: bool = False
+
+
+@dataclass(frozen=True)
+class ArchGraph:
+    """An architecture as a graph, in the order data flows through it: the description that
+    `archsearch.reporting.drawing` renders, kept free of any drawing so that each space says
+    only what its decisions mean. `note` explains conventions (how inputs combine);
+    `context` is a second graph drawn beside this one, such as the fixed network around a
+    searched cell."""
+
+    title: str
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+    note: str = ""
+    context: ArchGraph | None = None
+
+    def node(self, node_id: str) -> GraphNode:
+        """The node called `node_id`; KeyError if there is none."""
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+
+def chain_nodes(labels: Sequence[str], prefix: str, output: str) -> tuple[GraphNode, ...]:
+    """Nodes "input", `prefix`1..n with `labels` (kind "layer"), then "output" labelled
+    `output`: the column every layered space draws."""
+    layers = [GraphNode(f"{prefix}{i}", label) for i, label in enumerate(labels, 1)]
+    return (GraphNode("input", "input", "input"), *layers, GraphNode("output", output, "output"))
+
+
+def consecutive(nodes: Sequence[GraphNode]) -> tuple[GraphEdge, ...]:
+    """An edge from each node to the next: a chain."""
+    return tuple(GraphEdge(a.id, b.id) for a, b in zip(nodes, nodes[1:]))
+
+
+def chain_graph(
+    title: str, labels: Sequence[str], prefix: str = "L", output: str = "output"
+) -> ArchGraph:
+    """A plain chain input → each layer → output, for spaces without skip connections."""
+    nodes = chain_nodes(labels, prefix, output)
+    return ArchGraph(title, nodes, consecutive(nodes))
+
+
 class Space(ABC):
     """A search space: its decisions, sampling, validation, network building and the operators
     strategies use (mutation, crossover, numeric encoding). Spaces know nothing of strategies.
@@ -159,6 +223,17 @@ class Space(ABC):
         """Default options that depend on the data (e.g. downsampling for large images);
         options the user gives override them."""
         return {}
+
+    def graph(self, arch: Architecture) -> ArchGraph:
+        """`arch` as a graph to draw. This generic one is a chain input → one node per layer
+        (`layer()` groups the decisions; each node lists its `name=value`s) → output, so that
+        any space can be drawn; spaces override it to show what their decisions mean."""
+        groups: dict[int, list[str]] = {}
+        for index, decision, value in self.active_decisions(arch):
+            shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            groups.setdefault(self.layer(index), []).append(f"{decision.name}={shown}")
+        labels = [", ".join(group) for group in groups.values()]
+        return chain_graph(f"{self.name} architecture", labels)
 
     # -- generic machinery built on the above --------------------------------------------------
     def count_params(

@@ -22,7 +22,18 @@ import torch
 from torch import nn
 
 from archsearch.options import check_number
-from archsearch.spaces.base import MAX_LAYERS, MAX_WIDTH, Architecture, Categorical, Space, listed
+from archsearch.spaces.base import (
+    MAX_LAYERS,
+    MAX_WIDTH,
+    ArchGraph,
+    Architecture,
+    Categorical,
+    GraphEdge,
+    GraphNode,
+    Space,
+    consecutive,
+    listed,
+)
 from archsearch.tasks.base import OutputSpec
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -101,6 +112,45 @@ class NB201Space(Space):
     def cell_ops(self, arch: Architecture) -> dict[tuple[int, int], str]:
         """The operation on each (to, from) edge."""
         return {edge: arch[edge_name(*edge)] for edge in EDGES}
+
+    # -- drawings ------------------------------------------------------------------------------
+    def graph(self, arch: Architecture) -> ArchGraph:
+        """The searched cell: nodes 0..3 with the operation on each of the six edges (a
+        `none` edge inactive), and the fixed skeleton it is repeated in as `context`."""
+        names = {0: "node 0: cell input", NODES: f"node {NODES}: cell output"}
+        nodes = tuple(
+            GraphNode(f"n{i}", names.get(i, f"node {i} (sum)"), _node_kind(i))
+            for i in range(NODES + 1)
+        )
+        edges = tuple(
+            GraphEdge(f"n{source}", f"n{to}", op, inactive=op == "none")
+            for (to, source), op in sorted(self.cell_ops(arch).items(), key=lambda e: e[0][::-1])
+        )
+        note = "Each node sums the operations on its incoming edges; none: no connection."
+        return ArchGraph("nb201 cell", nodes, edges, note, self.skeleton())
+
+    def skeleton(self) -> ArchGraph:
+        """The fixed network the cell is repeated in (NB201Network): stem, three stages of
+        cells with a residual block halving the resolution between them, head."""
+        nodes = [
+            GraphNode("input", "input image", "input"),
+            GraphNode("stem", f"stem: conv 3×3, {self.channels} filters, BN", "fixed"),
+        ]
+        for stage in range(3):
+            width = self.channels * 2**stage
+            if stage:
+                label = f"residual block: stride 2, {width} channels"
+                nodes.append(GraphNode(f"reduce{stage}", label, "fixed"))
+            if self.cells_per_stage:
+                label = f"cell × {self.cells_per_stage}, {width} channels"
+                nodes.append(GraphNode(f"stage{stage}", label, "layer"))
+        nodes.append(GraphNode("output", "BN, ReLU, global average pool, linear", "output"))
+        return ArchGraph("network (cell repeated)", tuple(nodes), consecutive(nodes))
+
+
+def _node_kind(node: int) -> str:
+    """Cell node 0 is the cell's input, the last its output."""
+    return {0: "input", NODES: "output"}.get(node, "layer")
 
 
 class ReLUConvBN(nn.Sequential):

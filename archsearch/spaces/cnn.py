@@ -25,12 +25,16 @@ from archsearch.spaces.base import (
     MAX_KERNEL,
     MAX_LAYERS,
     MAX_WIDTH,
+    ArchGraph,
     Architecture,
     Categorical,
     Decision,
+    GraphEdge,
+    GraphNode,
     Inputs,
     Space,
     Value,
+    chain_nodes,
     listed,
 )
 from archsearch.tasks.base import OutputSpec
@@ -150,6 +154,28 @@ class CNNSpace(Space):
             for i in range(1, self.depth(arch) + 1)
         ]
 
+    def graph(self, arch: Architecture) -> ArchGraph:
+        """The input image, layers C1..Cn (filter height×width, filters, then stride and
+        max-pool when the space decides them) and the classifier; an edge for each input a
+        layer takes (the image when it takes none) and from each layer the classifier
+        pools."""
+        layers = self.conv_layers(arch)
+        labels = [_layer_label(arch, i, layer) for i, layer in enumerate(layers, 1)]
+        nodes = chain_nodes(labels, "C", "classifier: global average pool, linear")
+        nodes = (GraphNode("input", "input image", "input"), *nodes[1:])
+        edges = [
+            GraphEdge(f"C{j}" if j else "input", f"C{i}")
+            for i, layer in enumerate(layers, 1)
+            for j in layer.inputs or (0,)
+        ]
+        edges += [GraphEdge(f"C{j}", "output") for j in _classifier_inputs(layers)]
+        note = (
+            "A layer with several inputs concatenates them along channels (smaller maps "
+            "zero-padded); the classifier pools every layer that no later layer takes."
+        )
+        title = f"cnn: {len(layers)} convolution layers (each BatchNorm + ReLU)"
+        return ArchGraph(title, nodes, tuple(edges), note)
+
     def build(
         self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
     ) -> nn.Module:
@@ -202,6 +228,15 @@ class MacroCNN(nn.Module):
             outputs.append(block(h))
         pooled = [outputs[j - 1].mean(dim=(2, 3)) for j in self.head_inputs]
         return self.classifier(torch.cat(pooled, dim=1))
+
+
+def _layer_label(arch: Architecture, index: int, layer: ConvLayer) -> str:
+    """ "C3: conv 5×3, 48 filters, stride 2, max-pool 2×2": the stride when the architecture
+    decides it, the pool when it is on."""
+    text = f"C{index}: conv {layer.height}×{layer.width}, {layer.filters} filters"
+    if f"stride_{index}" in arch.as_dict() or layer.stride != 1:
+        text += f", stride {layer.stride}"
+    return text + (", max-pool 2×2" if layer.pool else "")
 
 
 def _in_channels(layers: Sequence[ConvLayer], image_channels: int) -> list[int]:

@@ -12,11 +12,13 @@ from archsearch.options import check_number, check_numbers
 from archsearch.spaces.base import (
     MAX_LAYERS,
     MAX_WIDTH,
+    ArchGraph,
     Architecture,
     Categorical,
     Decision,
     Space,
     Value,
+    chain_graph,
     listed,
 )
 from archsearch.tasks.base import OutputSpec
@@ -93,6 +95,17 @@ class MLPSpace(Space):
             )
             for i in range(1, arch["depth"] + 1)
         ]
+
+    def graph(self, arch: Architecture) -> ArchGraph:
+        """input → one node per hidden layer (units, activation, dropout when there is
+        any) → the linear output layer."""
+        labels = [
+            f"dense {width} units, {activation}" + (f", dropout {dropout:g}" if dropout else "")
+            for width, activation, dropout in self.layers(arch)
+        ]
+        depth = arch["depth"]
+        title = f"mlp: {depth} hidden layer{'s' if depth > 1 else ''}"
+        return chain_graph(title, labels, prefix="L", output="output: linear")
 
     def build(
         self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
