@@ -420,12 +420,12 @@ def _decode(files: list[list[tuple[os.DirEntry, int]]]) -> list[Split]:
     """Decode every file with Pillow into uint8 (N, C, H, W); one size for all, greyscale sets
     stay one channel, a colour set turns its few greyscale files into RGB."""
     first = files[0][0][0].path
-    height, width = _decode_one(first)[0].shape[:2]
+    height, width = decode_image(first)[0].shape[:2]
     splits, all_grey = [], True
     for found in files:
         x = np.empty((len(found), 3, height, width), dtype=np.uint8)
         for row, (entry, _) in enumerate(found):
-            pixels, grey = _decode_one(entry.path)
+            pixels, grey = decode_image(entry.path)
             if pixels.shape[:2] != (height, width):
                 raise DataError(
                     f"{entry.path}: {pixels.shape[1]}x{pixels.shape[0]} pixels, but {first} is "
@@ -437,7 +437,7 @@ def _decode(files: list[list[tuple[os.DirEntry, int]]]) -> list[Split]:
     return [(x[:, :1].copy() if all_grey else x, y) for x, y in splits]
 
 
-def _decode_one(path: str) -> tuple[np.ndarray, bool]:
+def decode_image(path: str) -> tuple[np.ndarray, bool]:
     """(pixels as H x W for greyscale or H x W x 3, whether greyscale) of one image file."""
     try:
         with Image.open(path) as image:

@@ -90,16 +90,17 @@ class RawTable:
         )
 
 
-def read_table(path: str | Path, target: str, max_bytes: int | None = None) -> RawTable:
+def read_table(path: str | Path, target: str | None, max_bytes: int | None = None) -> RawTable:
     """Read a CSV file (comma-, semicolon- or tab-separated: whichever the first line has most
     of). `target` is a column name when the file has a header row, or a 0-based column index
     when it has none. The first row is a header when one of its text cells sits above a number
     in the rows below it, or when all its cells are text and `target` is one of them. Blank
     lines are skipped; rows with a missing target are kept (see `drop_missing_targets`).
+    `target` None reads rows to predict: every column is a feature, the target all missing.
 
     Reading refuses a table whose parsed cells would need more than `max_bytes` of memory,
     estimated at ~100 bytes a cell (default: half the machine's memory, else 8 GiB)."""
-    path, target = Path(path), str(target).strip()
+    path, target = Path(path), None if target is None else str(target).strip()
     _check_path(path)
     rows = _read_rows(path, _memory_limit(max_bytes))
     if len(rows) < 2:
@@ -112,14 +113,16 @@ def read_table(path: str | Path, target: str, max_bytes: int | None = None) -> R
     body = rows[1:] if header is not None else rows
     if len(body) < 2:
         raise DataError(f"{path}: has 1 data row below the header; needs at least 2")
-    if width < 2:
+    if width < 2 and target is not None:
         raise DataError(
             f"{path}: has a single column; it needs at least one feature column besides the "
             "target (separate the columns with commas)"
         )
     names = _column_names(path, header, width)
-    column = _target_column(path, target, names if header is not None else None, width)
     cells = [_clean(values) for values in zip(*body)]
+    if target is None:
+        return RawTable(str(path), names, cells, "", np.full(len(body), None, dtype=object))
+    column = _target_column(path, target, names if header is not None else None, width)
     target_cells = cells.pop(column)
     target_name = names.pop(column)
     return RawTable(str(path), names, cells, target_name, target_cells)
@@ -251,16 +254,17 @@ def _is_text(cell: str) -> bool:
     return cell.lower() not in MISSING and not _is_number(cell)
 
 
-def _has_header(rows: list[list[str]], target: str) -> bool:
+def _has_header(rows: list[list[str]], target: str | None) -> bool:
     """Whether the first row names the columns: one of its text cells sits above a number in
     the next rows, or (a file of text only) all its cells are text and `target` names one."""
     first, rest = rows[0], rows[1 : 1 + _HEADER_LOOKAHEAD]
     for index, cell in enumerate(first):
         if _is_text(cell) and any(_is_number(row[index]) for row in rest):
             return True
-    if _is_index(target):
+    if target is not None and _is_index(target):
         return False
-    return all(_is_text(cell) for cell in first) and target in (c.strip() for c in first)
+    names = [c.strip() for c in first]
+    return all(_is_text(cell) for cell in first) and (target is None or target in names)
 
 
 def _is_index(target: str) -> bool:

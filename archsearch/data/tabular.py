@@ -52,7 +52,7 @@ def table_dataset(
     notes.append(rule)
     if kind == "regression":
         values = numeric_target(table.target, table.source, table.target_name)
-        strata, labels, class_names = _bins(values), None, []
+        strata, labels, class_names = target_bins(values), None, []
     else:
         strata, class_names = encode_classes(table.target, table.source)
         labels = class_names
@@ -86,7 +86,7 @@ def table_dataset(
     )
 
 
-def _bins(values: np.ndarray) -> np.ndarray:
+def target_bins(values: np.ndarray) -> np.ndarray:
     """Quantile bins of a numeric target (about ten rows or more each), for stratifying."""
     bins = max(1, min(BINS, len(values) // 10))
     edges = np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1])

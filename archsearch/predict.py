@@ -1,0 +1,157 @@
+"""`archsearch predict RUN (--data CSV | --data-dir FOLDER) --out FILE`: a run's best network on
+new rows or images, one line of predictions per input.
+
+CSV rows go through the run's saved table preprocessing (columns found by name, in any order;
+the target column, and any other column the run did not use, is ignored); images are read with
+the same code a search reads them with and normalised with the run's saved statistics. Each
+output row holds the input's id (its data row number, 1-based without the header, or its file
+path within the folder), the prediction (a class name, or a value in the target's own units)
+and, for classification, each class's probability.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from archsearch.commands import COMMANDS
+from archsearch.config import SearchConfig, load_json
+from archsearch.data.images import IMAGE_SUFFIXES, decode_image
+from archsearch.data.table import RawTable, read_table
+from archsearch.errors import UsageError
+from archsearch.export import RunModel, load_run
+from archsearch.run import CONFIG
+from archsearch.rundir import write_text_atomic
+
+__all__ = ["add_parser", "predict", "predict_command", "read_images", "read_rows"]
+
+BATCH = 1024  # inputs per forward pass
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the `predict` subcommand."""
+    parser = subparsers.add_parser(
+        "predict", help=COMMANDS["predict"], description=" ".join(__doc__.split("\n\n")[0].split())
+    )
+    parser.add_argument("run", type=Path, help="the run directory (it holds best_model.pt)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, metavar="CSV", help="rows to predict (a CSV file)")
+    source.add_argument(
+        "--data-dir", type=Path, metavar="FOLDER", help="images to predict (a folder, searched)"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="the predictions CSV to write"
+    )
+    parser.set_defaults(func=predict_command)
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    """Predict, write the CSV, say how many rows it has."""
+    loaded = load_run(args.run)
+    if loaded.task not in ("classification", "regression"):
+        raise UsageError(f"predict covers classification and regression runs, not {loaded.task}")
+    if args.data is not None:
+        ids, x = read_rows(args.run, loaded, args.data)
+    else:
+        ids, x = read_images(loaded, args.data_dir)
+    header, rows = predict(loaded, ids, x)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_text_atomic(args.out, text.getvalue())
+    print(f"archsearch: wrote {len(rows)} predictions to {args.out}")
+    return 0
+
+
+def predict(loaded: RunModel, ids: list[str], x: torch.Tensor) -> tuple[list[str], list[list]]:
+    """(header, one row per input): id, prediction (a class name, or values in the target's
+    units), and for classification each class's probability."""
+    with torch.no_grad():
+        outputs = torch.cat([loaded.model(chunk) for chunk in x.split(BATCH)])
+    if loaded.task == "regression":
+        names = loaded.checkpoint["task"]["names"]
+        header = ["id", *(["prediction"] if len(names) == 1 else names)]
+        values = outputs.double().tolist()
+        return header, [[i, *(f"{v:.8g}" for v in row)] for i, row in zip(ids, values)]
+    classes = loaded.class_names
+    probabilities = outputs.float().softmax(1)
+    best = outputs.argmax(1).tolist()  # as the run scored its test split
+    rows = [
+        [i, classes[b], *(f"{p:.6g}" for p in row)]
+        for i, b, row in zip(ids, best, probabilities.tolist())
+    ]
+    return ["id", "prediction", *(f"probability_{name}" for name in classes)], rows
+
+
+def read_rows(run: Path, loaded: RunModel, path: Path) -> tuple[list[str], torch.Tensor]:
+    """(data row numbers, model inputs) of a CSV file, through the run's preprocessing."""
+    pre = loaded.preprocessor()
+    if loaded.inputs != "table" or pre is None:
+        raise UsageError(f"{run} was trained on images; give them with --data-dir, not --data")
+    table = _renumbered(run, pre.columns, pre.dropped, read_table(path, None))
+    present = set(table.names)
+    absent = [spec.name for spec in pre.columns if spec.name not in present]
+    if absent:
+        raise UsageError(
+            f"{path}: lacks column(s) the model was trained on: {', '.join(map(repr, absent))} "
+            f"(the file has: {', '.join(map(repr, table.names))})"
+        )
+    x = torch.from_numpy(pre.transform(table))
+    return [str(row) for row in range(1, len(table) + 1)], x
+
+
+def _renumbered(run: Path, columns: list, dropped: list, table: RawTable) -> RawTable:
+    """`table` with the column names a run on a CSV without header knew: "column N" counted
+    with the target column, which new rows may leave out."""
+    target = load_json(SearchConfig, run / CONFIG).data.target
+    trained = len(columns) + len(dropped) + 1
+    headerless = all(name == f"column {i}" for i, name in enumerate(table.names))
+    if target is None or not target.strip().isdigit() or not headerless:
+        return table
+    if len(table.names) == trained - 1:  # the target column is left out
+        skip = int(target)
+        table.names = [f"column {i + (i >= skip)}" for i in range(len(table.names))]
+    return table
+
+
+def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor]:
+    """(file paths within `folder`, raw pixels as float (N, C, H, W)) of every PNG or JPEG
+    file under `folder`, in path order; each must have the size the model was trained on."""
+    if loaded.inputs != "images":
+        raise UsageError(
+            "the run was trained on table rows: give them with --data"
+            if loaded.inputs == "table"
+            else "the run was trained on a bundled dataset's images, whose standardisation is "
+            "not saved with the run: predict reads images for runs on --data-dir only"
+        )
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder; give --data-dir a folder of images")
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
+    if not files:
+        raise UsageError(f"{folder}: holds no .png/.jpg/.jpeg images")
+    channels, height, width = loaded.input_shape
+    x = np.empty((len(files), channels, height, width), dtype=np.uint8)
+    for row, path in enumerate(files):
+        pixels, grey = decode_image(str(path))
+        if pixels.shape[:2] != (height, width):
+            raise UsageError(
+                f"{path}: {pixels.shape[1]}x{pixels.shape[0]} pixels, but the model was trained "
+                f"on {width}x{height}; resize the images"
+            )
+        if not grey and channels == 1:
+            raise UsageError(
+                f"{path}: a colour image, but the model was trained on greyscale (1 channel); "
+                "convert the images to greyscale"
+            )
+        x[row] = pixels[None] if grey else pixels.transpose(2, 0, 1)
+    ids = [str(path.relative_to(folder)) for path in files]
+    return ids, torch.from_numpy(x).float()

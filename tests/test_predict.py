@@ -1,0 +1,267 @@
+"""`archsearch predict`: on exactly a run's test rows (a CSV in the real format, rebuilt from
+the same seeded split) or test images, its predictions score what `summary.json` says the run
+scored; bad columns and bad images are one line and exit code 2."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_iris
+
+from archsearch.cli import main
+from archsearch.data.dataset import split_rows
+from archsearch.data.table import drop_missing_targets, encode_classes, read_table
+from archsearch.data.tabular import target_bins
+from tests.helpers import write_image_folder
+
+TINY = ["--strategy", "random", "--trials", "2", "--epochs", "2", "--final-epochs", "3"]
+SEED = 3
+
+
+def write_csv(path, header, rows):
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+
+
+def iris_rows():
+    """Iris with a text column, some missing cells and a regression target (sepal length)."""
+    data = load_iris()
+    header = ["sepal width", "petal length", "petal width", "colour", "sepal length", "species"]
+    rows = []
+    for i, (x, y) in enumerate(zip(data.data, data.target)):
+        colour = ["blue", "white", "purple"][y] if i % 7 else ""
+        width = "" if i % 11 == 0 else str(x[1])
+        rows.append([width, str(x[2]), str(x[3]), colour, str(x[0]), data.target_names[y]])
+    return header, rows
+
+
+def split_test_rows(csv_path, target, regression=False):
+    """The data rows (0-based, in file order) of the run's test split, rebuilt the way a
+    search splits its CSV: the same functions, seed and fractions."""
+    table, dropped = drop_missing_targets(read_table(csv_path, target))
+    assert dropped == 0
+    if regression:
+        strata, labels = target_bins(table.target.astype(float)), None
+    else:
+        strata, labels = encode_classes(table.target)
+    return split_rows(strata, SEED, 0.2, 0.2, None, None, None, "data", labels)[2]
+
+
+def read_predictions(path):
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("iris")
+    header, rows = iris_rows()
+    write_csv(root / "iris.csv", header, rows)
+    args = ["--data", root / "iris.csv", "--target", "species", "--space", "mlp"]
+    args += ["--final-models", "2", "--seed", str(SEED), "--out", root / "run", *TINY]
+    assert main(["search", *map(str, args)]) == 0
+    return root
+
+
+@pytest.mark.parametrize("keep_target", [True, False])
+def test_predict_reproduces_the_runs_test_accuracy_on_its_test_rows(iris_run, keep_target):
+    header, rows = iris_rows()
+    test = split_test_rows(iris_run / "iris.csv", "species")
+    columns = list(range(len(header))) if keep_target else list(range(len(header) - 1))
+    columns.reverse()  # columns are found by name, in any order
+    write_csv(
+        iris_run / "test.csv",
+        [header[c] for c in columns],
+        [[rows[r][c] for c in columns] for r in test],
+    )
+    out = iris_run / "predictions.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(iris_run / "run"),
+                "--data",
+                str(out.with_name("test.csv")),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    predicted = read_predictions(out)
+    assert [p["id"] for p in predicted] == [str(i) for i in range(1, len(test) + 1)]
+    correct = sum(p["prediction"] == rows[r][-1] for p, r in zip(predicted, test))
+    summary = json.loads((iris_run / "run" / "summary.json").read_text())
+    # summary.json keeps 6 digits; one row of 30 is 0.033
+    assert correct / len(test) == pytest.approx(summary["best"]["test_accuracy"], abs=1e-6)
+    probabilities = [
+        [float(p[f"probability_{c}"]) for c in ("setosa", "versicolor", "virginica")]
+        for p in predicted
+    ]
+    assert np.allclose(np.sum(probabilities, axis=1), 1.0, atol=1e-5)
+
+
+def test_regression_predictions_are_in_the_targets_units(tmp_path):
+    header, rows = iris_rows()
+    header, rows = header[:-1], [row[:-1] for row in rows]  # sepal length is the target
+    write_csv(tmp_path / "data.csv", header, rows)
+    args = ["--data", tmp_path / "data.csv", "--target", "sepal length", "--task", "regression"]
+    args += ["--space", "mlp", "--final-models", "1", "--seed", str(SEED), "--out", tmp_path / "r"]
+    assert main(["search", *map(str, [*args, *TINY])]) == 0
+    test = split_test_rows(tmp_path / "data.csv", "sepal length", regression=True)
+    write_csv(tmp_path / "test.csv", header[:-1], [rows[r][:-1] for r in test])
+    out = tmp_path / "p.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "r"),
+                "--data",
+                str(tmp_path / "test.csv"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    predicted = np.array([float(p["prediction"]) for p in read_predictions(out)])
+    truth = np.array([float(rows[r][-1]) for r in test])
+    r2 = 1 - ((predicted - truth) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert r2 == pytest.approx(summary["best"]["test_r2"], abs=1e-4)
+
+
+def test_missing_columns_are_named_in_one_line(iris_run, capsys):
+    header, rows = iris_rows()
+    write_csv(iris_run / "bad.csv", header[2:], [row[2:] for row in rows[:5]])
+    code = main(
+        [
+            "predict",
+            str(iris_run / "run"),
+            "--data",
+            str(iris_run / "bad.csv"),
+            "--out",
+            str(iris_run / "never.csv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "trained on: 'sepal width', 'petal length' (the file has: 'petal width'," in err
+    assert not (iris_run / "never.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("images")
+    write_image_folder(root / "data", size=8)
+    args = ["--data-dir", root / "data", "--space", "cnn", "--space-option", "layers=2"]
+    args += ["--final-models", "1", "--out", root / "run", *TINY]
+    assert main(["search", *map(str, args)]) == 0
+    return root
+
+
+def test_predict_reproduces_the_test_accuracy_on_the_test_images(image_run):
+    """The folder's test/ split is the run's test split, read here file by file."""
+    out = image_run / "predictions.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(image_run / "run"),
+                "--data-dir",
+                str(image_run / "data" / "test"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    predicted = read_predictions(out)
+    assert len(predicted) == 12 and predicted[0]["id"].startswith("dark/")
+    correct = sum(p["prediction"] == p["id"].split("/")[0] for p in predicted)
+    summary = json.loads((image_run / "run" / "summary.json").read_text())
+    assert correct / len(predicted) == pytest.approx(summary["best"]["test_accuracy"], abs=1e-6)
+
+
+@pytest.mark.parametrize(("size", "mode", "message"), [(10, "RGB", "10x10 pixels"), (8, "L", None)])
+def test_images_of_another_size_are_one_line(image_run, tmp_path, capsys, size, mode, message):
+    Image.new(mode, (size, size), 128).save(tmp_path / "odd.png")
+    code = main(
+        [
+            "predict",
+            str(image_run / "run"),
+            "--data-dir",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    if message is None:  # a greyscale image for a colour model is widened, as in training
+        assert code == 0, err
+        return
+    assert code == 2 and err.count("\n") == 1 and message in err and "8x8" in err
+
+
+def test_a_table_run_refuses_images_and_an_image_run_refuses_rows(iris_run, image_run, capsys):
+    assert (
+        main(
+            [
+                "predict",
+                str(iris_run / "run"),
+                "--data-dir",
+                str(image_run),
+                "--out",
+                str(image_run / "p.csv"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "predict",
+                str(image_run / "run"),
+                "--data",
+                str(iris_run / "iris.csv"),
+                "--out",
+                str(image_run / "p.csv"),
+            ]
+        )
+        == 2
+    )
+    assert capsys.readouterr().err.count("\n") == 2
+
+
+def test_a_run_on_a_csv_without_header_takes_rows_without_the_target(tmp_path):
+    """Columns of such a file are known by position ("column 2"), counted with the target:
+    rows that leave the target out are renumbered, not shifted onto the wrong columns."""
+    header, rows = iris_rows()
+    rows = [[row[-1], *row[1:3], row[4]] for row in rows]  # target first, numbers only
+    with (tmp_path / "train.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    args = ["--data", tmp_path / "train.csv", "--target", "0", "--space", "mlp"]
+    args += ["--final-models", "1", "--out", tmp_path / "run", *TINY]
+    assert main(["search", *map(str, args)]) == 0
+    predictions = []
+    for name, cut in (("with.csv", 0), ("without.csv", 1)):
+        with (tmp_path / name).open("w", newline="") as handle:
+            csv.writer(handle).writerows(row[cut:] for row in rows[::5])
+        out = tmp_path / f"{name}.predictions"
+        assert (
+            main(
+                [
+                    "predict",
+                    str(tmp_path / "run"),
+                    "--data",
+                    str(tmp_path / name),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        predictions.append(read_predictions(out))
+    assert predictions[0] == predictions[1] and len(predictions[0]) == 30
