@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from archsearch import benchmark, doctor
+from archsearch import benchmark, doctor, export, predict, report, runs
 from archsearch.commands import COMMANDS, Parser, field_help, top_parser
 from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json, load_json
 from archsearch.errors import RunFailed, UsageError
@@ -267,6 +267,10 @@ ADD_PARSER = {
     "train": add_train_parser,
     "benchmark": benchmark.add_parser,
     "doctor": doctor.add_parser,
+    "report": report.add_parser,
+    "export": export.add_parser,
+    "predict": predict.add_parser,
+    "runs": runs.add_parser,
 }
 
 

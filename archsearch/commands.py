@@ -28,6 +28,10 @@ COMMANDS = {
     "train": "train one architecture (a run's best, a JSON file, or a reference model)",
     "benchmark": "compare search strategies on NAS-Bench-201 (tabular, many seeds)",
     "doctor": "check a run directory",
+    "report": "write one self-contained HTML report of one or more runs",
+    "export": "export a run's best network as TorchScript, ONNX or plain PyTorch source",
+    "predict": "predict new rows or images with a run's best network",
+    "runs": "list the runs under a folder, one line each",
 }
 
 
