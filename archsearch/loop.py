@@ -4,13 +4,21 @@ The loop knows no particular strategy, space, evaluator or executor. Every finis
 recorded in the ledger together with the strategy state after it; a search started again on the
 same ledger continues from there, so a killed search loses and repeats no finished trial, and
 with an inline executor continues exactly as if it had never stopped.
+
+With an executor of capacity > 1 the loop keeps that many evaluations in flight: it asks while
+earlier proposals run (the strategy itself avoids proposing one in flight) and tells, records
+and reports each result in the order evaluations finish. With one worker that order is the
+order asked, so a sequential search is deterministic. The state saved with a trial lists the
+evaluations still in flight then (none with one worker); a resumed search submits those again
+first, with their numbers and seeds, as evaluations the restored strategy has already asked.
 """
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from archsearch.evaluation.base import Evaluator, TimeUp
@@ -118,17 +126,25 @@ class _Loop:
         self.on_trial: Callable[[Progress], None] | None = None
         self.elapsed_before, self.repeats = 0.0, 0
         state = ledger.load_state()
+        #: (arch, number, seed) in flight when the loaded state was saved: submitted first
+        self.resumed: list[tuple[Architecture, int, int]] = []
         if state is not None:
             strategy.load_state_dict(state["strategy"])
             evaluator.load_state_dict(state.get("evaluator", {}))
             executor.load_state_dict(state.get("executor", {}))
             self.elapsed_before, self.repeats = state["elapsed"], state["repeats"]
+            for data, number, seed in state.get("in_flight", []):
+                arch = strategy.space.from_json(data)
+                if ledger.find(arch) is None:
+                    self.resumed.append((arch, number, seed))
         self.done = len(ledger)
-        self.next_number = max((t.number for t in ledger), default=-1) + 1
+        numbers = [t.number for t in ledger] + [number for _, number, _ in self.resumed]
+        self.next_number = max(numbers, default=-1) + 1
         self.best = ledger.best()
         self.started = time.monotonic()
         self.pending: dict[Future[Result], tuple[Architecture, int, int]] = {}
         self.waiting: dict[str, list[Architecture]] = {}  # repeats of an architecture in flight
+        self.finished: queue.SimpleQueue[Future[Result]] = queue.SimpleQueue()  # in that order
         self.timed_out = False
         if budget.seconds is not None:
             evaluator.deadline = self.started + budget.seconds - self.elapsed_before
@@ -153,11 +169,22 @@ class _Loop:
             "executor": self.executor.state_dict(),
             "elapsed": self.elapsed(),
             "repeats": self.repeats,
+            "in_flight": [[a.to_json(), number, seed] for a, number, seed in self.pending.values()],
         }
 
     def submit_while_possible(self) -> None:
         """Ask and submit until the executor is full or the budget is committed; a proposal
-        already in the ledger is told its recorded result instead."""
+        already in the ledger is told its recorded result instead. A proposal of an
+        architecture in flight (the strategy found nothing else) waits for its twin's result;
+        after `capacity` such proposals in a row the space near what runs is taken, and the
+        loop waits for a result before asking again."""
+        while self.resumed and len(self.pending) < self.executor.capacity:
+            if self.out_of_budget() is not None:
+                break
+            arch, number, seed = self.resumed.pop(0)
+            self.strategy.mark_in_flight(arch)
+            self._submit(arch, number, seed)
+        twins = 0
         while len(self.pending) < self.executor.capacity and self.out_of_budget() is None:
             arch = self.strategy.ask()
             known = None if self.reevaluate else self.ledger.find(arch)
@@ -169,10 +196,19 @@ class _Loop:
             if in_flight and not self.reevaluate:
                 self.waiting.setdefault(arch.hash, []).append(arch)
                 self.repeats += 1
-                break
-            number, seed = self.next_number, trial_seed(self.seed, self.next_number)
-            self.pending[self._start(arch, number, seed)] = (arch, number, seed)
+                twins += 1
+                if twins >= self.executor.capacity:
+                    break
+                continue
+            twins = 0
+            self._submit(arch, self.next_number, trial_seed(self.seed, self.next_number))
             self.next_number += 1
+
+    def _submit(self, arch: Architecture, number: int, seed: int) -> None:
+        """Start trial `number` and put it in flight; its future reports to `finished`."""
+        future = self._start(arch, number, seed)
+        self.pending[future] = (arch, number, seed)
+        future.add_done_callback(self.finished.put)
 
     def _start(self, arch: Architecture, number: int, seed: int) -> Future[Result]:
         """Mark the trial running and submit it; a trial whose process died during it more
@@ -193,14 +229,26 @@ class _Loop:
             self.ledger.abandon(number)
             raise
 
+    def _finished(self) -> list[Future[Result]]:
+        """Wait for an evaluation to finish; every one finished by then, in completion order."""
+        done = [self.finished.get()]
+        while True:
+            try:
+                done.append(self.finished.get_nowait())
+            except queue.Empty:
+                return done
+
     def collect(self) -> None:
-        """Wait for evaluations to finish; tell, record and report each, in trial order."""
-        finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-        for future in sorted(finished, key=lambda f: self.pending[f][1]):
+        """Wait for evaluations to finish; tell, record and report each, in the order they
+        finished (the strategy learns from results as they arrive)."""
+        for future in self._finished():
             arch, number, seed = self.pending.pop(future)
             result = self._result_of(future)
             if result is None:  # the time limit ended it: not a result, tried again on resume
                 self.ledger.abandon(number)
+                self.strategy.withdraw(arch)
+                for twin in self.waiting.pop(arch.hash, []):
+                    self.strategy.withdraw(twin)
                 self.timed_out = True
                 continue
             self.strategy.tell(arch, result)

@@ -13,6 +13,11 @@ After `initial` uniform samples, each proposal
    double mutations of them, and `random` uniform samples — minus everything already seen;
 3. proposes the best-scoring candidate.
 
+With evaluations in parallel the candidates also leave out the architectures in flight (the base
+class's `in_flight`), so a proposal is never a repeat of a running one and `ask` never has to
+fit the GP again to discard a draw; the running ones are not in the model until told (no
+fantasised results).
+
 Why a GP and not BANANAS' ensemble of small networks: on NAS-Bench-201 CIFAR-10 (10 seeds, same
 candidates and initial design) the GP found 94.37% on average by 50 queries, an ensemble of five
 2x32 MLPs (UCB) 94.32%, and the GP took 1.5 s per 100-query search against 52 s. With a few
@@ -79,7 +84,7 @@ class BayesOpt(Strategy):
         self.history: list[tuple[Architecture, float]] = []  # distinct, in order told
         self.codes: dict[str, list[float]] = {}  # canonical -> encoding, of everything told
 
-    def ask(self) -> Architecture:
+    def propose(self) -> Architecture:
         if len(self.history) < self.options.initial:
             return self.space.sample(self.rng)
         candidates = self._candidates()
@@ -96,14 +101,14 @@ class BayesOpt(Strategy):
             score = mean + self.options.kappa * std
         return candidates[int(torch.argmax(score))]
 
-    def tell(self, arch: Architecture, result: Result) -> None:
+    def learn(self, arch: Architecture, result: Result) -> None:
         if arch.canonical not in self.codes:
             self.codes[arch.canonical] = self.space.encode(arch)
             self.history.append((arch, result.reward))
 
     def _candidates(self) -> list[Architecture]:
         """Neighbours and double mutations of the best architectures, and random samples, that
-        were not evaluated yet (in a deterministic order)."""
+        were neither evaluated nor are in flight (in a deterministic order)."""
         o = self.options
         best = [a for a, _ in sorted(self.history, key=lambda h: -h[1])[: o.top]]
         pool = [n for a in best for n in self.space.neighbours(a)]
@@ -111,7 +116,11 @@ class BayesOpt(Strategy):
             parent = self.rng.choice(best)
             pool.append(self.space.mutate(self.space.mutate(parent, self.rng), self.rng))
         pool += [self.space.sample(self.rng) for _ in range(o.random)]
-        fresh = {a.canonical: a for a in pool if a.canonical not in self.codes}
+        fresh = {
+            a.canonical: a
+            for a in pool
+            if a.canonical not in self.codes and a.hash not in self.in_flight
+        }
         return list(fresh.values())
 
     def state_dict(self) -> dict[str, Any]:

@@ -11,6 +11,10 @@ valid in every space.
 - `genetic` — a steady-state genetic algorithm: the population is the `population` best distinct
   architectures seen; a child splices two tournament winners at a decision boundary and is
   mutated with probability `mutation` (always when it equals a parent, which would be a repeat).
+
+Both are asynchronous as Real et al.'s workers were: a child joins the population when its
+result is told, in the order results finish; a proposal `ask` discards because it is in flight
+changes nothing but the generator.
 """
 
 from __future__ import annotations
@@ -69,14 +73,14 @@ class Evolution(Strategy):
             raise ValueError("evolution needs 1 <= sample <= population")
         self.population: list[Member] = []  # oldest first
 
-    def ask(self) -> Architecture:
+    def propose(self) -> Architecture:
         if len(self.population) < self.options.population:
             return self.space.sample(self.rng)
         contenders = self.rng.sample(self.population, self.options.sample)
         parent, _ = max(contenders, key=lambda member: member[1])
         return self.space.mutate(parent, self.rng)
 
-    def tell(self, arch: Architecture, result: Result) -> None:
+    def learn(self, arch: Architecture, result: Result) -> None:
         self.population.append((arch, result.reward))
         if len(self.population) > self.options.population:
             self.population.pop(0)
@@ -102,7 +106,7 @@ class Genetic(Strategy):
             raise ValueError("genetic needs 1 <= tournament <= population and mutation in [0, 1]")
         self.population: list[Member] = []  # best first, distinct
 
-    def ask(self) -> Architecture:
+    def propose(self) -> Architecture:
         if len(self.population) < self.options.population:
             return self.space.sample(self.rng)
         first, second = self._tournament(), self._tournament()
@@ -111,7 +115,7 @@ class Genetic(Strategy):
             child = self.space.mutate(child, self.rng)
         return child
 
-    def tell(self, arch: Architecture, result: Result) -> None:
+    def learn(self, arch: Architecture, result: Result) -> None:
         if any(member == arch for member, _ in self.population):
             return
         self.population.append((arch, result.reward))

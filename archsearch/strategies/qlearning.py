@@ -32,6 +32,11 @@ for rewards in [0, 1]), so Inputs decisions with many subsets are never enumerat
 rewards lie below `q_init` (ImageNet16-120 accuracies are at most 0.47, or the Zoph & Le reward
 acc^3), every untried action looks better than every tried one and the search stays close to
 random: set `q_init` below the typical reward there.
+
+With evaluations in parallel, nothing of an episode is kept between ask and tell: `tell`
+recomputes the steps (states and actions) from the told architecture, so results may arrive in
+any order, and a draw `ask` discards (in flight) or replaces by a mutation only advanced the
+generator. Q-learning is off-policy, so learning from a mutated proposal is sound.
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ class QLearning(Strategy):
             n -= count
         return self.options.epsilon
 
-    def ask(self) -> Architecture:
+    def propose(self) -> Architecture:
         epsilon = self.epsilon()
 
         def choose(decision: Decision, chosen: dict[str, Value]) -> Value:
@@ -138,7 +143,7 @@ class QLearning(Strategy):
 
         return self.space.walk(choose)
 
-    def tell(self, arch: Architecture, result: Result) -> None:
+    def learn(self, arch: Architecture, result: Result) -> None:
         if arch.canonical not in self.seen:
             self.seen.add(arch.canonical)
             self.memory.append((self._steps(arch), result.reward))

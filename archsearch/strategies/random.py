@@ -12,8 +12,8 @@ class RandomSearch(Strategy):
 
     name = "random"
 
-    def ask(self) -> Architecture:
+    def propose(self) -> Architecture:
         return self.space.sample(self.rng)
 
-    def tell(self, arch: Architecture, result: Result) -> None:
+    def learn(self, arch: Architecture, result: Result) -> None:
         pass

@@ -22,6 +22,13 @@ Because log-probabilities are recomputed from the architectures, `tell` works th
 architecture of the space (also ones this strategy did not just ask), and the state between
 updates is only the pending architectures (as JSON) and their rewards.
 
+This is also what makes parallel evaluation sound (the asynchronous parameter-server design of
+Zoph & Le): results are told in the order they finish, which may differ from the order asked,
+and the controller may have been updated between a proposal's ask and its tell. Nothing is kept
+from the ask (no stale log-probabilities): the update after every `batch_size` results, in the
+order they arrive, re-reads each told architecture under the controller as it is then. A draw
+that `ask` discards because it is in flight only advanced the sampling generator.
+
 Two choices differ from the paper's text, both measured on synthetic rewards (see the tests):
 the LSTM cells and the softmax heads have no bias (as in ENAS's controller), and parameters
 start at PyTorch's defaults (embeddings N(0, 1)) instead of U(-0.08, 0.08). With the paper's
@@ -246,7 +253,7 @@ class Reinforce(Strategy):
         self.last_entropy_max: float | None = None
 
     # -- the ask/tell interface ----------------------------------------------------------------
-    def ask(self) -> Architecture:
+    def propose(self) -> Architecture:
         with torch.no_grad():
             values, _, entropy, dists = self._walk(
                 generator=self.generator, forced=self.scheduled_depth()
@@ -255,8 +262,9 @@ class Reinforce(Strategy):
         self.last_entropy_max = self.uniform_entropy(dists)
         return Architecture(self.space.name, tuple(values.items()))
 
-    def tell(self, arch: Architecture, result: Result) -> None:
-        """Queue (arch, reward); every `batch_size` results, take one policy-gradient step."""
+    def learn(self, arch: Architecture, result: Result) -> None:
+        """Queue (arch, reward); every `batch_size` results, in the order told, take one
+        policy-gradient step with log-probabilities recomputed under the current controller."""
         self.space.validate(arch)
         self.told += 1
         self.pending.append((arch, float(result.reward)))

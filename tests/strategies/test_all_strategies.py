@@ -1,6 +1,7 @@
 """Every strategy works on every discrete space through the same ask / tell / state_dict:
-it proposes only valid architectures, resumes exactly from a saved state, and drives the real
-search loop to its budget without getting stuck on repeats."""
+it proposes only valid architectures, resumes exactly from a saved state, drives the real
+search loop to its budget without getting stuck on repeats, does not propose what is in flight
+and takes results in any order."""
 
 import io
 
@@ -22,6 +23,9 @@ SPACES = {
     "cnn": CNNSpace(layers=3, heights=(1, 3), widths=(1, 3), filters=(4, 8)),
     "nb201": NB201Space(),
 }
+#: Two architectures only: the third proposal in flight cannot be new.
+TINY = MLPSpace(max_layers=1, widths=(8, 16), activations=("relu",), dropouts=())
+IN_FLIGHT = 8
 STEPS = 12  # per half of a resumed run
 #: Short initial random phases, so that the resumed half runs each strategy's learned policy.
 OPTIONS = {
@@ -55,6 +59,16 @@ def drive(strategy, space, steps):
         space.validate(arch)
         asked.append(arch.canonical)
         strategy.tell(arch, result(arch))
+    return asked
+
+
+def drive_raw(strategy, space, steps):
+    """`drive` through the subclass's own methods, bypassing the in-flight bookkeeping."""
+    asked = []
+    for _ in range(steps):
+        arch = strategy.propose()
+        asked.append(arch.canonical)
+        strategy.learn(arch, result(arch))
     return asked
 
 
@@ -98,3 +112,45 @@ def test_search_loop_reaches_the_budget_and_resumes_exactly(name, tmp_path):
     search(tmp_path / "resumed.db", 25)
     _, resumed = search(tmp_path / "resumed.db", 40)
     assert resumed == straight
+
+
+@pytest.mark.parametrize("space_name", SPACES)
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_asks_avoid_proposals_in_flight_and_results_come_in_any_order(name, space_name):
+    """Asked IN_FLIGHT + 1 times without a result, no proposal repeats one in flight; told in
+    reverse order, the strategy learns and does the same again, round after round (also once
+    its policy has converged onto a few architectures)."""
+    space = SPACES[space_name]
+    strategy = get_strategy(name, space, seed=7, **OPTIONS.get(name, {}))
+    drive(strategy, space, STEPS)  # past the initial random phases
+    for _ in range(3):
+        asked = [strategy.ask() for _ in range(IN_FLIGHT + 1)]
+        assert len({arch.hash for arch in asked}) == IN_FLIGHT + 1
+        assert sum(strategy.in_flight.values()) == IN_FLIGHT + 1
+        for arch in reversed(asked):
+            space.validate(arch)
+            strategy.tell(arch, result(arch))
+        assert not strategy.in_flight
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_with_everything_in_flight_ask_returns_a_twin(name):
+    """In a space of two architectures with both in flight, redraws, mutations and neighbours
+    all fail: `ask` returns a proposal in flight (the loop waits for its twin's result)."""
+    strategy = get_strategy(name, TINY, seed=0)
+    first, second, third = (strategy.ask() for _ in range(3))
+    assert first != second and third in (first, second)
+    assert strategy.in_flight[third.hash] == 2
+    for arch in (third, second, first):
+        strategy.tell(arch, result(arch))
+    assert not strategy.in_flight
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_with_nothing_in_flight_ask_is_one_proposal(name):
+    """One worker: ask/tell make exactly the sequence of propose/learn, so a sequential search
+    is the same as before strategies knew what is in flight."""
+    space = SPACES["nb201"]
+    options = OPTIONS.get(name, {})
+    raw = drive_raw(get_strategy(name, space, seed=5, **options), space, 2 * STEPS)
+    assert drive(get_strategy(name, space, seed=5, **options), space, 2 * STEPS) == raw

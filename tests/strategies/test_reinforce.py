@@ -7,6 +7,7 @@ decisions an architecture matches, so the optimum is known and unique.
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import random
@@ -152,7 +153,7 @@ def test_controller_learns_the_optimum(space, target, options, trials):
     run(strategy, lambda arch: match(space, target, arch), trials)
     assert strategy.updates == trials // 10
 
-    samples = [strategy.ask() for _ in range(200)]
+    samples = [strategy.propose() for _ in range(200)]  # the policy: nothing is in flight
     assert sum(arch == target for arch in samples) / len(samples) >= 0.9
     assert strategy.sample_greedy() == target
     assert strategy.stats()["baseline"] > 0.95
@@ -412,3 +413,33 @@ def test_depth_schedule_sets_depth_and_excludes_it_from_the_policy():
     assert "depth" not in strategy.probabilities(arch)  # never sampled, so never learned
     with pytest.raises(ValueError, match="needs a space with a depth decision"):
         Reinforce(CNNSpace(layers=3), depth_schedule="2,1,5")
+
+
+def test_results_told_out_of_order_update_with_recomputed_log_probs():
+    """Four proposals in flight, finished last first: the second update re-reads its two
+    architectures under the controller the first update left, not with the log-probabilities
+    they were sampled with (Zoph & Le's asynchronous workers)."""
+    space = MLPSpace(max_layers=2, widths=(8, 16, 32), activations=("relu", "tanh"))
+    strategy = Reinforce(space, seed=0, batch_size=2, lr=0.1)
+    asked = [strategy.ask() for _ in range(4)]
+    told = (1, 0)  # the order the second batch's results arrive in
+    sampled_with = torch.tensor([strategy.log_prob(asked[i]) for i in told])
+    rewards = [0.1, 0.9, 0.4, 0.7]
+    for i in (3, 2):
+        strategy.tell(asked[i], Result(rewards[i]))
+    assert strategy.updates == 1
+    reference = copy.deepcopy(strategy)
+    for i in told:
+        strategy.tell(asked[i], Result(rewards[i]))
+    assert strategy.updates == 2
+
+    reference.optimizer.zero_grad()
+    log_probs = [reference.controller.walk(given=asked[i].as_dict())[1] for i in told]
+    assert not torch.allclose(torch.stack(log_probs).detach(), sampled_with)  # stale ones differ
+    loss = torch.zeros(())
+    for log_prob, i in zip(log_probs, told):
+        loss = loss - log_prob * (rewards[i] - reference.baseline)
+    (loss / len(told)).backward()
+    reference.optimizer.step()
+    for ours, theirs in zip(strategy.controller.parameters(), reference.controller.parameters()):
+        assert torch.allclose(ours, theirs)
