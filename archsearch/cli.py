@@ -27,6 +27,7 @@ from archsearch.commands import COMMANDS, Parser, field_help, top_parser
 from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json, load_json
 from archsearch.errors import RunFailed, UsageError
 from archsearch.evaluation.trainer import TrainConfig, default_lr
+from archsearch.execution.ray_cluster import RayOptions
 from archsearch.presets import PRESETS, apply_preset
 from archsearch.run import resume_run, start_run
 from archsearch.train_job import run_training, with_run_data
@@ -156,6 +157,9 @@ SEARCH_FIELDS = (
 )
 #: What `search --resume` may change: the budget.
 EXTENDS = {"trials", "time_limit"}
+#: Executor options that are `search` flags too (`--workers 4` is `--executor-option
+#: workers=4`): stored in `executor_options`, so a resumed run keeps them.
+EXECUTOR_FLAGS = ("workers", "cpus_per_trial", "gpus_per_trial", "address")
 
 
 def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -174,6 +178,7 @@ def add_search_parser(subparsers: argparse._SubParsersAction) -> None:
         help="a known experiment's settings; other flags override it (default: none)",
     )
     add_config_flags(search, config, "search.", SEARCH_FIELDS)
+    add_config_flags(search, RayOptions(), "executor.", EXECUTOR_FLAGS)
     add_config_flags(p.add_argument_group("child training"), config.train, "train.")
     run = p.add_argument_group("run")
     run.add_argument("--out", type=Path, help="run directory (default: runs/<space>-<strategy>)")
@@ -186,8 +191,9 @@ def search_command(args: argparse.Namespace) -> int:
     one; a resumed run keeps its settings but for a longer budget."""
     top = given_flags(args, "search.")
     data, train = given_flags(args, "data."), given_flags(args, "train.")
+    resources = given_flags(args, "executor.")
     if args.resume is not None:
-        extra = flag_list(SearchConfig, set(top) - EXTENDS)
+        extra = flag_list(SearchConfig, set(top) - EXTENDS) + flag_list(RayOptions, resources)
         extra += flag_list(DataSpec, data) + flag_list(TrainConfig, train)
         extra += [f"--{name}" for name in ("out", "preset") if getattr(args, name)]
         if extra:
@@ -197,6 +203,8 @@ def search_command(args: argparse.Namespace) -> int:
             )
         resume_run(args.resume, top.get("trials"), top.get("time_limit"))
         return 0
+    if resources:
+        top["executor_options"] = {**resources, **top.get("executor_options", {})}
     settings: dict[str, Any] = {**top, "data": data, "train": train}
     if args.preset:
         settings = apply_preset(args.preset, settings)

@@ -7,6 +7,7 @@ one of these dataclasses as JSON.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import math
 import types
@@ -206,6 +207,8 @@ class SearchConfig:
             if name not in registry:
                 choices = ", ".join(registry.names())
                 raise UsageError(f"unknown {kind} {name!r}; choose one of: {choices}")
+        if self.executor == "ray" and importlib.util.find_spec("ray") is None:
+            raise UsageError("--executor ray needs Ray: pip install 'archsearch[ray]'")
         if self.reward not in REWARDS:
             raise UsageError(f"unknown reward {self.reward!r}; choose one of: {', '.join(REWARDS)}")
         check_seed(self.seed)

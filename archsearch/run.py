@@ -274,29 +274,37 @@ def _announce(config: SearchConfig, data: Dataset, out: Path, log: TextIO) -> li
     return warnings
 
 
+def _search(
+    config: SearchConfig, setup: Setup, out: Path, log: TextIO
+) -> tuple[str, float, list[Trial], Trial | None]:
+    """Run the search on the run's ledger; (why it stopped, seconds, trials, best). The
+    executor's workers are released however the search ends (Ctrl-C, an error)."""
+    try:
+        with Ledger(out / LEDGER) as ledger:
+            if len(ledger):
+                print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)
+            _print_estimate(config, setup, len(ledger), log)
+            started = time.perf_counter()
+            stopped = run_search(
+                setup.strategy,
+                setup.evaluator,
+                ledger,
+                Budget(config.trials, config.time_limit),
+                seed=config.seed,
+                executor=setup.executor,
+                reevaluate=config.reevaluate,
+                on_trial=lambda progress: show_progress(progress, log),
+                retries=config.retries,
+            )
+            return stopped, time.perf_counter() - started, list(ledger), ledger.best()
+    finally:
+        setup.executor.close()
+
+
 def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict[str, Any]:
     data = setup.data
     warnings = _announce(config, data, out, log)
-    with Ledger(out / LEDGER) as ledger:
-        if len(ledger):
-            print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)
-        _print_estimate(config, setup, len(ledger), log)
-        started = time.perf_counter()
-        stopped = run_search(
-            setup.strategy,
-            setup.evaluator,
-            ledger,
-            Budget(config.trials, config.time_limit),
-            seed=config.seed,
-            executor=setup.executor,
-            reevaluate=config.reevaluate,
-            on_trial=lambda progress: show_progress(progress, log),
-            retries=config.retries,
-        )
-        search_seconds = time.perf_counter() - started
-        trials = list(ledger)
-        best = ledger.best()
-    setup.executor.close()
+    stopped, search_seconds, trials, best = _search(config, setup, out, log)
     write_trials_csv(trials, out / "trials.csv")
     labels = SearchLabels(data.name, config.strategy, config.space, config.reward, data.task.score)
     plot_rewards(trials, out / "rewards.png", labels)

@@ -1,0 +1,48 @@
+"""The pool executor: the inline executor's ledger with one worker, every trial once with
+two, the same after a resume (which keeps the pool's flags), a worker killed mid-trial
+retried or failed."""
+
+import json
+
+import pytest
+
+from archsearch.cli import main
+from archsearch.execution import get_executor
+from archsearch.loop import trial_seed
+from tests.execution.shared import SPACE, DyingEvaluator, api_search, cli_search
+from tests.helpers import trials_of
+
+
+def test_one_worker_gives_the_inline_ledger_and_two_record_every_trial_once(tmp_path):
+    inline = cli_search(tmp_path / "inline", 4)
+    assert cli_search(tmp_path / "one", 4, "--executor", "pool", "--workers", 1) == inline
+    two = cli_search(tmp_path / "two", 4, "--executor", "pool", "--workers", 2)
+    assert [t[0] for t in two] == [0, 1, 2, 3]
+    assert two == inline  # random proposals do not depend on results: the same trials
+    short = cli_search(tmp_path / "short", 2, "--executor", "pool", "--workers", 2)
+    assert short == inline[:2]
+    assert main(["search", "--resume", str(tmp_path / "short"), "--trials", "4"]) == 0
+    assert trials_of(tmp_path / "short") == inline  # resumed on the pool it was started with
+    config = json.loads((tmp_path / "short" / "config.json").read_text())
+    assert config["executor"] == "pool" and config["executor_options"] == {"workers": 2}
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_a_worker_killed_mid_trial_is_retried_then_failed(tmp_path, once):
+    marker = tmp_path / "killed" if once else None
+    evaluator = DyingEvaluator(SPACE, trial_seed(0, 2), marker, delay=0.05)
+    executor = get_executor("pool", workers=2, retries=1)
+    trials = api_search(executor, evaluator, 6)
+    assert [t.number for t in trials] == list(range(6))
+    victim = trials[2]
+    assert victim.result.ok == once
+    if not once:
+        assert "died during this trial 2 times" in victim.result.reason
+    assert all(t.result.ok for t in trials if t.number != 2)
+
+
+def test_the_pool_restarts_for_a_new_evaluator_and_closes(tmp_path):
+    executor = get_executor("pool", workers=1)
+    first = api_search(executor, DyingEvaluator(SPACE, victim=-1), 2)
+    second = api_search(executor, DyingEvaluator(SPACE, victim=-1), 2)
+    assert [t.result.reward for t in first] == [t.result.reward for t in second]

@@ -1,0 +1,67 @@
+"""The Ray executor on a real local Ray (started once for the module): the inline ledger
+with one worker, every trial once with two, a worker killed mid-trial retried or failed, and
+the install hint without Ray."""
+
+import subprocess
+import sys
+
+import pytest
+
+from archsearch.execution import get_executor
+from archsearch.loop import trial_seed
+from tests.execution import shared
+from tests.execution.shared import SPACE, DyingEvaluator, api_search, cli_search
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    """One small local Ray for every test here (Ray starts slowly); the executors join it."""
+    import cloudpickle
+
+    import tests.helpers
+
+    for module in (shared, tests.helpers):  # Ray's workers may not find the tests package
+        cloudpickle.register_pickle_by_value(module)
+    ray.init(
+        "local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR"
+    )
+    yield
+    ray.shutdown()
+
+
+def test_one_worker_gives_the_inline_ledger_and_two_record_every_trial_once(tmp_path):
+    inline = cli_search(tmp_path / "inline", 4)
+    assert cli_search(tmp_path / "one", 4, "--executor", "ray", "--workers", 1) == inline
+    two = cli_search(tmp_path / "two", 4, "--executor", "ray", "--workers", 2)
+    assert [t[0] for t in two] == [0, 1, 2, 3]
+    assert two == inline
+    assert ray.is_initialized()  # joined, not started, so not shut down by the executor
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_a_worker_killed_mid_trial_is_retried_then_failed(tmp_path, once):
+    marker = tmp_path / "killed" if once else None
+    evaluator = DyingEvaluator(SPACE, trial_seed(0, 2), marker, delay=0.05)
+    trials = api_search(get_executor("ray", workers=2, retries=1), evaluator, 6)
+    assert [t.number for t in trials] == list(range(6))
+    assert trials[2].result.ok == once
+    if not once:
+        assert "Ray worker died during this trial 2 times" in trials[2].result.reason
+    assert all(t.result.ok for t in trials if t.number != 2)
+
+
+def test_without_ray_the_error_says_how_to_install_it(tmp_path):
+    code = (
+        "import sys; sys.modules['ray'] = None\n"
+        "from archsearch.cli import main\n"
+        f"sys.exit(main(['search', '--dataset', 'iris', '--executor', 'ray', '--out', "
+        f"{str(tmp_path / 'run')!r}]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "archsearch: error: --executor ray needs Ray: pip install 'archsearch[ray]'"
+    ]
+    assert not (tmp_path / "run").exists()
