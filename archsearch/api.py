@@ -71,8 +71,9 @@ from archsearch.evaluation.trainer import TrainConfig
 from archsearch.ledger import Ledger, Trial
 from archsearch.presets import apply_preset
 from archsearch.run import CONFIG, LEDGER, is_run, resume_run, start_run
-from archsearch.runs import current_summary, run_status, score_name
+from archsearch.runs import current_summary, run_status
 from archsearch.spaces import Architecture
+from archsearch.tasks import task_score
 
 __all__ = ["Best", "RunResult", "load", "resume", "search", "search_config"]
 
@@ -99,7 +100,7 @@ class Best:
     @classmethod
     def of(cls, trial: Trial, entry: dict[str, Any], task: str | None = None) -> Best:
         """The best `trial` with what is recorded about it, `entry` (of a run of `task`)."""
-        score = score_name(entry, task)
+        score = task_score(entry, task)
         val, test = entry.get(f"val_{score}"), entry.get(f"test_{score}")
         return cls(trial.arch, trial.number, score, val, test, entry.get("params"), entry)
 

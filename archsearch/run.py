@@ -147,15 +147,22 @@ def resume_run(
         return _execute(config, setup, out, log)
 
 
+def read_summary(out: Path) -> dict[str, Any] | None:
+    """The run's last summary.json; None if there is none or it cannot be read as one (a run
+    stopped before its first end, or a damaged file)."""
+    try:
+        summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def finished_summary(out: Path, done: int | None = None) -> dict[str, Any] | None:
     """The run's last summary if the run reached its end then, with the best architecture
     retrained and tested (or nothing to retrain); and if `done` is given, only when that end
     was at `done` trials."""
-    try:
-        summary = json.loads((out / SUMMARY).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(summary, dict) or done not in (None, summary.get("trials")):
+    summary = read_summary(out)
+    if summary is None or done not in (None, summary.get("trials")):
         return None
     best = summary.get("best") or {}
     if "final" not in best:  # nothing to retrain: no success, --final-epochs 0 or no test

@@ -22,9 +22,9 @@ from typing import Any
 
 from archsearch.commands import COMMANDS
 from archsearch.errors import UsageError
-from archsearch.run import CONFIG, LEDGER, SUMMARY, finished_summary, is_run
+from archsearch.run import CONFIG, LEDGER, finished_summary, is_run, read_summary
 from archsearch.rundir import holder
-from archsearch.tasks import TASKS
+from archsearch.tasks import task_score
 
 __all__ = [
     "RunInfo",
@@ -34,7 +34,6 @@ __all__ = [
     "read_run",
     "run_status",
     "runs_command",
-    "score_name",
     "table",
 ]
 
@@ -133,7 +132,7 @@ def read_run(path: Path) -> RunInfo:
         return info
     summary = current_summary(path, info.done)
     entry = (summary.get("best") or {}) if summary is not None else best_metrics
-    info.score = score_name(entry, (summary or {}).get("task"))
+    info.score = task_score(entry, (summary or {}).get("task"))
     info.val, info.test = entry.get(f"val_{info.score}"), entry.get(f"test_{info.score}")
     info.status = RUNNING if live else run_status(path, info.done)
     return info
@@ -143,7 +142,7 @@ def _training_info(path: Path, dataset: str | None) -> RunInfo:
     """An `archsearch train` folder: its space, and its scores once results.json is written."""
     results = _read_json(path / "results.json")
     info = RunInfo(path, "train", dataset, _read_json(path / "arch.json").get("space"))
-    info.score = score_name(results) if results else None
+    info.score = task_score(results) if results else None
     info.val, info.test = results.get(f"val_{info.score}"), results.get(f"test_{info.score}")
     if holder(path) is not None:
         info.status = RUNNING
@@ -173,7 +172,7 @@ def ledger_facts(path: Path, live: bool) -> tuple[int, dict[str, Any]]:
 def current_summary(path: Path, done: int) -> dict[str, Any] | None:
     """The run's summary.json if it was written at the end of `done` trials (the ledger's
     count), trained or not; None if there is none or it is older."""
-    summary = _read_json(path / SUMMARY)
+    summary = read_summary(path)
     return summary if summary and summary.get("trials") == done else None
 
 
@@ -186,15 +185,6 @@ def run_status(path: Path, done: int) -> str:
         return FINISHED
     best = (current_summary(path, done) or {}).get("best") or {}
     return FINAL_FAILED if (best.get("final") or {}).get("status") == "failed" else INTERRUPTED
-
-
-def score_name(metrics: dict[str, Any], task: str | None = None) -> str | None:
-    """The task's primary score name (accuracy, r2): that of `task` if it is a known task's
-    name, else the one `metrics` holds a `val_` entry of."""
-    scores = {name: cls.score for name, cls in TASKS.classes().items()}
-    if task in scores:
-        return scores[task]
-    return next((s for s in scores.values() if f"val_{s}" in metrics), None)
 
 
 def table(infos: list[RunInfo], root: Path) -> list[str]:

@@ -42,9 +42,10 @@ from archsearch.reporting.plots import (
     plot_rewards,
     score_name,
 )
-from archsearch.run import CONFIG, LEDGER, SUMMARY, is_run
+from archsearch.run import CONFIG, LEDGER, SUMMARY, is_run, read_summary
 from archsearch.rundir import holder, write_text_atomic
 from archsearch.spaces import get_space
+from archsearch.tasks import task_score
 
 __all__ = ["RunView", "Status", "load_run", "render_report", "write_report", "default_out"]
 
@@ -53,7 +54,6 @@ TOP_CURVES = 5
 #: Larger text for the 10-inch wide plots of curves, which a report shows about 6 inches wide.
 WIDE = {"font.size": 15}
 #: The primary scores a trial's metrics may hold, by task (every one higher-is-better).
-SCORES = ("accuracy", "r2")
 esc = html.escape
 
 
@@ -78,17 +78,13 @@ class RunView:
     running: list[tuple[int, str, int]]
     space_options: dict[str, Any]
     holder: str | None = None
+    best: Trial | None = None  # the ledger's best (highest reward, earliest on ties)
 
     @property
     def score(self) -> str:
         """The task's primary score (accuracy, r2): the summary's task, else the metrics'."""
-        task = (self.summary or {}).get("task")
-        if task == "classification":
-            return "accuracy"
-        if task in ("regression", "reconstruction"):
-            return "r2"
         names = {key for t in self.trials for key in t.result.metrics}
-        return next((s for s in SCORES if f"val_{s}" in names), "accuracy")
+        return task_score(names, (self.summary or {}).get("task")) or "accuracy"
 
     def fact(self, key: str) -> Any:
         """`key` of the summary, else of config.json (dataset and task from its data part)."""
@@ -103,9 +99,8 @@ class RunView:
         return self.config.get(key)
 
     def best_trial(self) -> Trial | None:
-        """The successful trial with the highest reward, earliest on ties (as the ledger's)."""
-        ok = [t for t in self.trials if t.result.ok]
-        return max(ok, key=lambda t: (t.result.reward, -t.number), default=None)
+        """The successful trial with the highest reward, earliest on ties: `Ledger.best`."""
+        return self.best
 
     def labels(self) -> SearchLabels:
         """What the run's plots say they show."""
@@ -159,14 +154,10 @@ def load_run(path: Path) -> RunView:
             trials = list(ledger)
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{path / LEDGER}: a trial cannot be read back ({exc})") from None
-        running, meta = ledger.running(), ledger.meta()
-    try:
-        summary = _read_json(path / SUMMARY)
-    except UsageError:
-        summary = None  # missing or half-written: the run is shown as interrupted
+        running, meta, best = ledger.running(), ledger.meta(), ledger.best()
+    summary = read_summary(path)  # None if missing or half-written: shown as interrupted
     options = json.loads(meta.get("space_options") or "null") or config.get("space_options")
-    summary = summary if isinstance(summary, dict) else None
-    return RunView(path, config, trials, summary, running, options or {}, holder(path))
+    return RunView(path, config, trials, summary, running, options or {}, holder(path), best)
 
 
 def _read_json(path: Path) -> Any:
