@@ -27,6 +27,7 @@ from archsearch.commands import COMMANDS, Parser, field_help, top_parser
 from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json, load_json
 from archsearch.errors import RunFailed, UsageError
 from archsearch.evaluation.trainer import TrainConfig, default_lr
+from archsearch.execution import EXECUTORS
 from archsearch.execution.ray_cluster import RayOptions
 from archsearch.presets import PRESETS, apply_preset
 from archsearch.run import resume_run, start_run
@@ -209,9 +210,28 @@ def search_command(args: argparse.Namespace) -> int:
     if args.preset:
         settings = apply_preset(args.preset, settings)
     config = from_json(SearchConfig, settings)
+    _check_resource_flags(config.executor, resources)
     out = args.out or Path("runs") / f"{config.space}-{config.strategy}"
     start_run(config, out)
     return 0
+
+
+def _check_resource_flags(executor: str, given: dict[str, Any]) -> None:
+    """`UsageError` naming the flags (`--workers`, ...) that `executor` takes no option for,
+    rather than an option error the user did not type."""
+    if executor not in EXECUTORS:
+        return  # the run's validation names the unknown executor
+    takes = {
+        name: {f.name for f in dataclasses.fields(cls.Options)}
+        for name, cls in EXECUTORS.classes().items()
+    }
+    if set(given) <= takes[executor]:
+        return
+    fitting = [name for name, known in sorted(takes.items()) if set(given) <= known]
+    raise UsageError(
+        f"{', '.join(flag_list(RayOptions, set(given) - takes[executor]))}: not an option of "
+        f"--executor {executor}; give --executor {' or '.join(fitting) or 'ray'}"
+    )
 
 
 def recipe(train: TrainConfig) -> str:

@@ -109,8 +109,14 @@ CASES = [
     ([*I, "--executor", "pool", "--workers", "two"], "invalid int value: 'two'"),
     ([*I, "--executor", "ray", "--gpus-per-trial", "-0.5"], "gpus_per_trial must lie in [0,"),
     ([*I, "--executor", "pool", "--cpus-per-trial", "0"], "cpus_per_trial must lie in [1,"),
-    ([*I, "--workers", "2"], "unknown option(s) ['workers'] for executor inline"),
-    ([*I, "--executor", "pool", "--address", "auto"], "unknown option(s) ['address']"),
+    (
+        [*I, "--workers", "2"],
+        "--workers: not an option of --executor inline; give --executor pool or ray",
+    ),
+    (
+        [*I, "--executor", "pool", "--address", "auto"],
+        "--address: not an option of --executor pool; give --executor ray",
+    ),
     ([*I, "--task", "sorting"], "unknown task 'sorting'"),
     ([*I, "--reward", "nope"], "unknown reward 'nope'"),
     ([*I, "--data", "{root}/d.csv", "--target", "y"], "exactly one of"),
