@@ -6,6 +6,7 @@ executor must carry across a resume is its `state_dict`, saved with the strategy
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -18,7 +19,7 @@ from archsearch.evaluation.result import Result
 from archsearch.options import Options, parse_options
 from archsearch.spaces.base import Architecture
 
-__all__ = ["Executor", "Resources", "WorkerDied"]
+__all__ = ["Executor", "Resources", "Shipment", "WorkerDied", "unfit"]
 
 
 class WorkerDied(RuntimeError):
@@ -44,11 +45,38 @@ class Resources(Options):
     }
 
 
+@dataclass(frozen=True)
+class Shipment:
+    """What travels with each trial to a worker's copy of the evaluator: the driver's
+    evaluator state (None: it keeps none) and the seconds left before the search's time
+    limit (None: no limit). A deadline travels as time left because the monotonic clocks of
+    two machines cannot be compared."""
+
+    state: dict[str, Any] | None
+    seconds_left: float | None
+
+    @classmethod
+    def of(cls, evaluator: Evaluator) -> Shipment:
+        """The shipment of `evaluator` (the driver's) now."""
+        deadline = evaluator.deadline
+        left = None if deadline is None else deadline - time.monotonic()
+        return cls(evaluator.state_dict() or None, left)
+
+    def apply(self, evaluator: Evaluator) -> None:
+        """Bring a worker's copy of the evaluator up to the driver's."""
+        if self.state is not None:
+            evaluator.load_state_dict(self.state)
+        left = self.seconds_left
+        evaluator.deadline = None if left is None else time.monotonic() + left
+
+
 class Executor(ABC):
     """Runs up to `capacity` evaluations at once."""
 
     name: ClassVar[str]
     Options: ClassVar[type] = Options
+    #: Whether evaluations run in the calling process, where any evaluator can run.
+    in_process: ClassVar[bool] = False
     capacity: int = 1
 
     def __init__(self, **options: Any) -> None:
@@ -58,6 +86,11 @@ class Executor(ABC):
     def submit(self, evaluator: Evaluator, arch: Architecture, seed: int) -> Future[Result]:
         """Start evaluating `arch`; the future's result is its `Result`."""
 
+    def where(self, future: Future[Result]) -> str:
+        """Which worker runs the evaluation behind `future` (a submitted one), as the
+        ledger's `running` table shows it; may become more precise once it has started."""
+        return self.name
+
     def close(self) -> None:
         """Release workers."""
 
@@ -66,3 +99,13 @@ class Executor(ABC):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue from a `state_dict`."""
+
+
+def unfit(executor: type[Executor], evaluator: type[Evaluator]) -> str | None:
+    """Why `evaluator` cannot run on `executor` (one line with the fix), or None."""
+    if executor.in_process or evaluator.parallel_safe:
+        return None
+    return (
+        f"the {evaluator.name} evaluator keeps a state too big to send to worker processes; "
+        f"run it with --executor inline, not {executor.name}"
+    )

@@ -14,6 +14,7 @@ class InlineExecutor(Executor):
     """Evaluates each architecture as it is submitted, in this process."""
 
     name = "inline"
+    in_process = True
     capacity = 1
 
     def submit(self, evaluator: Evaluator, arch: Architecture, seed: int) -> Future[Result]:

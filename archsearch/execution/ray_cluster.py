@@ -3,9 +3,10 @@
 `workers` Ray actors, each holding `num_cpus=cpus_per_trial` and `num_gpus=gpus_per_trial`,
 evaluate one trial at a time. The evaluator (with its dataset) is put into Ray's object store
 once; each actor fetches it on its first trial and keeps it, so it crosses the network once
-per actor, not once per trial. An actor that dies is restarted by Ray and its trial run
-again, at most `retries` times; then the trial's future fails and the loop records the
-trial as failed.
+per actor, not once per trial; each trial carries only a `Shipment` (the evaluator's small
+state and the time left).
+An actor that dies is restarted by Ray and its trial run again, at most `retries` times; then
+the trial's future fails and the loop records the trial as failed.
 
 Ray is optional (`pip install 'archsearch[ray]'`) and imported only when this executor is
 built. `address` "local" starts a local Ray, shut down again by `close`; "auto" or
@@ -21,7 +22,7 @@ from typing import Any
 from archsearch.commands import setting
 from archsearch.evaluation.base import Evaluator
 from archsearch.evaluation.result import Result
-from archsearch.execution.base import Executor, Resources, WorkerDied
+from archsearch.execution.base import Executor, Resources, Shipment, WorkerDied
 from archsearch.spaces.base import Architecture
 
 __all__ = ["RayExecutor", "import_ray"]
@@ -61,13 +62,24 @@ class _Worker:
         torch.set_num_threads(threads)
         self.evaluator: Evaluator | None = None
 
-    def evaluate(self, boxed: list[Any], arch: Architecture, seed: int) -> Result:
-        """`boxed` holds the evaluator's reference (boxed, so Ray passes it unresolved)."""
+    def evaluate(
+        self, boxed: list[Any], arch: Architecture, seed: int, shipment: Shipment
+    ) -> Result:
+        """`boxed` holds the evaluator's reference (boxed, so Ray passes it unresolved);
+        `shipment` brings it up to the driver's."""
         if self.evaluator is None:
             import ray
 
             self.evaluator = ray.get(boxed[0])
+        shipment.apply(self.evaluator)
         return self.evaluator.evaluate(arch, seed)
+
+    def where(self) -> str:
+        """'HOST pid N': where this actor runs."""
+        import os
+        import socket
+
+        return f"{socket.gethostname()} pid {os.getpid()}"
 
 
 class RayExecutor(Executor):
@@ -85,6 +97,7 @@ class RayExecutor(Executor):
         self._actors: list[Any] = []
         self._ref: Any = None
         self._busy: list[Future[Result] | None] = []
+        self._places: list[Any] = []  # each actor's reply to `where`
         if self.options.address != "local":  # a cluster out of reach is an error up front
             self._connect()
 
@@ -103,7 +116,9 @@ class RayExecutor(Executor):
         except ConnectionError as exc:
             raise ValueError(
                 f"no Ray cluster at --address {self.options.address} ({exc}); start one with "
-                "`ray start --head`, or leave --address out to run a local Ray"
+                "`ray start --head`; a cluster with token authentication (the default of "
+                "Ray >= 2.59) also needs RAY_AUTH_MODE=token and its token (`ray "
+                "get-auth-token`) here; or leave --address out to run a local Ray"
             ) from None
 
     def _start_actors(self, evaluator: Evaluator) -> None:
@@ -118,6 +133,7 @@ class RayExecutor(Executor):
         )
         self._ref = self.ray.put(evaluator)  # kept: a restarted actor reads it again
         self._actors = [actor.remote(opts.cpus_per_trial) for _ in range(opts.workers)]
+        self._places = [a.where.remote() for a in self._actors]
         self._busy = [None] * opts.workers
         self._evaluator = evaluator
 
@@ -129,12 +145,22 @@ class RayExecutor(Executor):
         index = next((i for i, f in enumerate(self._busy) if f is None or f.done()), None)
         if index is None:
             raise RuntimeError(f"all {self.capacity} Ray workers are busy")
-        inner = self._actors[index].evaluate.remote([self._ref], arch, seed).future()
+        shipment = Shipment.of(evaluator)
+        inner = self._actors[index].evaluate.remote([self._ref], arch, seed, shipment).future()
         outer: Future[Result] = Future()
         outer.set_running_or_notify_cancel()
         inner.add_done_callback(lambda done: self._relay(done, outer))
         self._busy[index] = outer
         return outer
+
+    def where(self, future: Future[Result]) -> str:
+        """'ray worker I (HOST pid N)' for the actor running the trial of `future`."""
+        index = next((i for i, f in enumerate(self._busy) if f is future), None)
+        if index is None:
+            return self.name
+        ready, _ = self.ray.wait([self._places[index]], timeout=0)
+        place = f" ({self.ray.get(ready[0])})" if ready else ""
+        return f"ray worker {index}{place}"
 
     def _relay(self, inner: Future[Result], outer: Future[Result]) -> None:
         """Pass the outcome on: an evaluator's own exception unwrapped (`TimeUp` must stay
@@ -154,6 +180,7 @@ class RayExecutor(Executor):
         for actor in self._actors:
             self.ray.kill(actor)
         self._actors, self._busy, self._evaluator, self._ref = [], [], None, None
+        self._places = []
 
     def close(self) -> None:
         """Stop the actors; shut Ray down only if this executor started it."""

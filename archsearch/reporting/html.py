@@ -30,7 +30,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from archsearch.errors import UsageError
-from archsearch.ledger import Ledger, Trial
+from archsearch.ledger import Ledger, Running, Trial
 from archsearch.reporting.console import clock
 from archsearch.reporting.drawing import architecture_svg
 from archsearch.reporting.plots import (
@@ -75,7 +75,7 @@ class RunView:
     config: dict[str, Any]
     trials: list[Trial]
     summary: dict[str, Any] | None
-    running: list[tuple[int, str, int]]
+    running: list[Running]
     space_options: dict[str, Any]
     holder: str | None = None
     best: Trial | None = None  # the ledger's best (highest reward, earliest on ties)
@@ -258,7 +258,7 @@ def _run_card(run: RunView) -> str:
         ("seed", run.fact("seed")),
         ("trials", f"{len(run.trials)}" + (f" (budget {budget})" if budget else "")),
         ("failed", sum(not t.result.ok for t in run.trials)),
-        ("running when it stopped", ", ".join(f"#{n}" for n, _, _ in run.running) or None),
+        ("running when it stopped", ", ".join(_running(r) for r in run.running) or None),
         ("stopped because", summary.get("stopped")),
         ("search time", _search_time(run)),
         ("data rows", _sizes(data) if isinstance(data, dict) else None),
@@ -612,6 +612,11 @@ def _best_entry(run: RunView) -> dict[str, Any]:
 def _baseline_of(run: RunView) -> dict[str, Any]:
     baseline = (run.summary or {}).get("baseline")
     return baseline if isinstance(baseline, dict) else {}
+
+
+def _running(trial: Running) -> str:
+    """'#3 (pool worker pid 4242)': a trial that was running, and where."""
+    return f"#{trial.number}" + (f" ({trial.worker})" if trial.worker else "")
 
 
 def _search_time(run: RunView) -> str | None:

@@ -3,13 +3,22 @@ two, the same after a resume (which keeps the pool's flags), a worker killed mid
 retried or failed."""
 
 import json
+import re
 
 import pytest
 
 from archsearch.cli import main
 from archsearch.execution import get_executor
 from archsearch.loop import trial_seed
-from tests.execution.shared import SPACE, DyingEvaluator, api_search, cli_search
+from tests.execution.shared import (
+    SPACE,
+    DyingEvaluator,
+    ObservingEvaluator,
+    api_search,
+    check_random_worker_kills,
+    cli_search,
+    running_rows,
+)
 from tests.helpers import trials_of
 
 
@@ -46,3 +55,18 @@ def test_the_pool_restarts_for_a_new_evaluator_and_closes(tmp_path):
     first = api_search(executor, DyingEvaluator(SPACE, victim=-1), 2)
     second = api_search(executor, DyingEvaluator(SPACE, victim=-1), 2)
     assert [t.result.reward for t in first] == [t.result.reward for t in second]
+
+
+def test_workers_killed_at_random_points_lose_and_repeat_no_trial(tmp_path):
+    check_random_worker_kills("pool", tmp_path / "busy")
+
+
+def test_the_ledger_shows_each_running_trial_with_its_worker_and_start():
+    rows = running_rows("pool", delay=1.5)
+    assert rows and all(re.fullmatch(r"pool worker pid \d+", r.worker) for r in rows)
+
+
+def test_workers_see_what_the_evaluator_learned_in_the_driver():
+    executor = get_executor("pool", workers=1)
+    trials = api_search(executor, ObservingEvaluator(SPACE), 4)
+    assert [t.result.metrics["observed"] for t in trials] == [0, 1, 2, 3]

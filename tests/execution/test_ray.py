@@ -1,7 +1,9 @@
 """The Ray executor on a real local Ray (started once for the module): the inline ledger
-with one worker, every trial once with two, a worker killed mid-trial retried or failed, and
-the install hint without Ray."""
+with one worker, every trial once with two, a worker killed mid-trial retried or failed,
+workers killed at random points over 20 runs, where each running trial runs, the driver's
+evaluator state in the workers, and the install hint without Ray."""
 
+import re
 import subprocess
 import sys
 
@@ -10,7 +12,15 @@ import pytest
 from archsearch.execution import get_executor
 from archsearch.loop import trial_seed
 from tests.execution import shared
-from tests.execution.shared import SPACE, DyingEvaluator, api_search, cli_search
+from tests.execution.shared import (
+    SPACE,
+    DyingEvaluator,
+    ObservingEvaluator,
+    api_search,
+    check_random_worker_kills,
+    cli_search,
+    running_rows,
+)
 
 ray = pytest.importorskip("ray")
 
@@ -50,6 +60,17 @@ def test_a_worker_killed_mid_trial_is_retried_then_failed(tmp_path, once):
     if not once:
         assert "Ray worker died during this trial 2 times" in trials[2].result.reason
     assert all(t.result.ok for t in trials if t.number != 2)
+
+
+def test_workers_killed_at_random_points_lose_and_repeat_no_trial(tmp_path):
+    check_random_worker_kills("ray", tmp_path / "busy")
+
+
+def test_the_ledger_shows_where_each_trial_runs_and_workers_get_the_driver_state():
+    rows = running_rows("ray", delay=1.0)
+    assert rows and all(re.fullmatch(r"ray worker [01] \(\S+ pid \d+\)", r.worker) for r in rows)
+    observed = api_search(get_executor("ray", workers=1), ObservingEvaluator(SPACE), 4)
+    assert [t.result.metrics["observed"] for t in observed] == [0, 1, 2, 3]
 
 
 def test_without_ray_the_error_says_how_to_install_it(tmp_path):
