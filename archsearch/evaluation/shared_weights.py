@@ -1,0 +1,114 @@
+"""`SharedWeightsEvaluator`: score architectures on a trained supernet instead of training
+each child (one-shot evolution, random search with weight sharing, ...).
+
+Any strategy's ask/tell loop can use it (`--evaluator shared`): on its first evaluation the
+evaluator trains the space's supernet for `warmup_epochs` by random sampling with parameter
+sharing (`archsearch.oneshot.rsps`), then scores each proposal by running it through the
+shared weights on the validation split — seconds instead of a training per child. With
+`steps` > 0 the supernet keeps training (that many uniformly sampled weight steps after each
+evaluation), so an architecture scored again later may score differently: the evaluator then
+says so (`rescores`) and the loop scores repeats again instead of answering them from the
+ledger. Its state is the supernet's weights, too big to send to worker processes with every
+trial: `parallel_safe` is False (the inline executor only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from archsearch.evaluation.base import Context, Evaluator
+from archsearch.evaluation.result import Result
+from archsearch.evaluation.rewards import REWARDS
+from archsearch.evaluation.trainer import TrainConfig
+from archsearch.oneshot.rsps import RandomSharing, RandomSharingOptions
+
+__all__ = ["SharedWeightsEvaluator", "SharedWeightsOptions"]
+
+
+@dataclass
+class SharedWeightsOptions(RandomSharingOptions):
+    """`warmup_epochs` of supernet training before the first score; `steps` weight steps
+    after each evaluation (0: the weights stay fixed, and repeats are answered from the
+    ledger); `val_rows` validation rows each score uses (None: all); `seed` of the supernet's
+    initialisation and sampling. The weights' optimiser: `WeightOptions`."""
+
+    warmup_epochs: int = 10
+    steps: int = 0
+    val_rows: int | None = None
+    seed: int = 0
+    limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        **RandomSharingOptions.limits,
+        "warmup_epochs": (0, 1_000_000, True),
+        "steps": (0, 10**9, True),
+        "val_rows": (1, 10**12, True),
+        "seed": (0, 2**32 - 1, True),
+    }
+
+
+class SharedWeightsEvaluator(Evaluator):
+    """Rewards an architecture with its validation score on a shared, trained supernet."""
+
+    name = "shared"
+    Options = SharedWeightsOptions
+    parallel_safe = False
+
+    def __init__(self, context: Context, **options: Any) -> None:
+        super().__init__(context, **options)
+        if context.data is None:
+            raise ValueError("the shared-weights evaluator needs data")
+        o = self.options
+        train = dataclasses.replace(context.train or TrainConfig(), epochs=max(o.warmup_epochs, 1))
+        method_options = {
+            f.name: getattr(o, f.name) for f in dataclasses.fields(RandomSharingOptions)
+        }
+        self.sharing = RandomSharing(
+            context.space, context.task, context.data, train, o.seed, **method_options
+        )
+        self.rescores = o.steps > 0
+        #: weight steps the supernet has taken: a score is of the weights at that count
+        self.weight_steps = 0
+
+    def warm_up(self) -> None:
+        """Train the supernet for the warm-up epochs it has not had yet."""
+        while self.sharing.epochs_done < self.options.warmup_epochs:
+            self.sharing.epoch()
+            self.weight_steps += -(-len(self.sharing.data.y_train) // self.sharing.batch_size)
+
+    def evaluate(self, arch: Any, seed: int) -> Result:
+        try:
+            self.warm_up()
+            metrics = self.sharing.score(self.sharing.supernet, arch, rows=self.options.val_rows)
+        except (RuntimeError, ValueError) as exc:
+            return self.failed(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        point = {f"val_{k}": v for k, v in metrics.items()}
+        values = {**point, "weight_steps": float(self.weight_steps)}
+        reward = max(
+            REWARDS[self.context.reward]([point], values, self.task), self.task.reward_floor
+        )
+        self.train_more()
+        return Result(reward=reward, metrics=values, curve=[point])
+
+    def train_more(self) -> None:
+        """`steps` weight steps of uniformly sampled architectures (none by default)."""
+        if not self.options.steps:
+            return
+        self.sharing.supernet.train()
+        done = 0
+        while done < self.options.steps:
+            for x, y in self.sharing.batches("train"):
+                self.sharing.train_step(x, y)
+                done += 1
+                if done == self.options.steps:
+                    break
+        self.weight_steps += done
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sharing": self.sharing.state_dict(), "weight_steps": self.weight_steps}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if "sharing" in state:
+            self.sharing.load_state_dict(state["sharing"])
+            self.weight_steps = int(state["weight_steps"])
