@@ -22,11 +22,16 @@ from archsearch.data.images import DOWNLOADS
 from archsearch.data.table import SCALINGS
 from archsearch.errors import UsageError
 from archsearch.evaluation import EVALUATORS
-from archsearch.evaluation.rewards import REWARDS
+from archsearch.evaluation.objectives import parse_objectives
+from archsearch.evaluation.pruners import PRUNERS
+from archsearch.evaluation.rewards import CONSTRAINTS, REWARDS, CostTargets, cost_targets
 from archsearch.evaluation.trainer import TrainConfig
+from archsearch.evaluation.warm_start import PROXY_NAMES, check_warm_start
 from archsearch.execution import EXECUTORS
+from archsearch.execution.base import unfit
 from archsearch.models import REFERENCE_MODELS
-from archsearch.options import check_number
+from archsearch.oneshot import METHODS
+from archsearch.options import check_number, parse_options
 from archsearch.spaces import SPACES
 from archsearch.strategies import STRATEGIES
 
@@ -148,14 +153,19 @@ class SearchConfig:
     space_options: dict[str, Any] = setting(
         factory=dict, help="a space option, e.g. max_layers=6 (repeatable)", metavar="KEY=VALUE"
     )
-    strategy: str = setting("reinforce", "search strategy", choices=STRATEGIES.names)
+    strategy: str = setting(
+        "reinforce",
+        "search strategy, or a one-shot method (darts, enas, rsps) that trains a supernet",
+        choices=METHODS.names,
+    )
     strategy_options: dict[str, Any] = setting(
         factory=dict, help="a strategy option, e.g. lr=0.01 (repeatable)", metavar="KEY=VALUE"
     )
     evaluator: str = setting(
         "train",
         "how children are scored: train trains each one, tabular looks its score up in a table "
-        "(--evaluator-option table=PATH)",
+        "(--evaluator-option table=PATH), proxy scores it untrained in seconds by a zero-cost "
+        "proxy (--evaluator-option proxy=naswot|synflow|gradnorm|head|params)",
         choices=EVALUATORS.names,
     )
     evaluator_options: dict[str, Any] = setting(
@@ -169,6 +179,25 @@ class SearchConfig:
     )
     trials: int | None = setting(20, "number of child networks to evaluate")
     time_limit: float | None = setting(None, "search time budget", unset="none", metavar="SECONDS")
+    epoch_budget: int | None = setting(
+        None,
+        "stop the search once children have trained this many epochs in all (a pruned child "
+        "counts the epochs it trained)",
+        unset="none",
+        metavar="EPOCHS",
+    )
+    prune: str = setting(
+        "none",
+        "stop a child's training early when its learning curve compares badly with earlier "
+        "children's: median (below their median at the same epoch), asha (successive "
+        "halving), predictor (a learning-curve model predicts it ends below the best)",
+        choices=PRUNERS.names,
+    )
+    prune_options: dict[str, Any] = setting(
+        factory=dict,
+        help="a pruner option, e.g. warmup_epochs=2 (repeatable)",
+        metavar="KEY=VALUE",
+    )
     final_epochs: int = setting(
         30, "epochs the best architecture is retrained for, on all training rows"
     )
@@ -181,8 +210,57 @@ class SearchConfig:
         "val_score",
         "what a child scores: val_score is the last epoch's validation score (accuracy or R²), "
         "best_val_score the best epoch's, zoph the best validation accuracy of the last 5 "
-        "epochs, cubed",
+        "epochs, cubed; inverse_loss 1 / the lowest validation loss, inverse_kl 1 / a VAE's "
+        "validation KL of that epoch, elbo 2^-(a VAE's lowest validation negative ELBO in "
+        "bits/dim)",
         choices=tuple(REWARDS),
+    )
+    objectives: str = setting(
+        "accuracy",
+        "what the search optimises, comma-separated from accuracy (the task's score), params, "
+        "flops, latency (ms per sample on the search device); with more than accuracy every "
+        "child's flops and latency are recorded, the nsga2 strategy searches their Pareto "
+        "front, and pareto.png shows it",
+    )
+    target_params: float | None = setting(
+        None,
+        "scale the reward by (params / target)^w (MnasNet; needs params in --objectives)",
+        unset="none",
+    )
+    target_flops: float | None = setting(
+        None,
+        "scale the reward by (flops / target)^w (MnasNet; needs flops in --objectives)",
+        unset="none",
+    )
+    target_latency: float | None = setting(
+        None,
+        "scale the reward by (latency / target)^w, the target in ms (MnasNet; needs latency "
+        "in --objectives)",
+        unset="none",
+    )
+    cost_weight: float = setting(
+        -0.07, "w of the cost targets: negative; -0.07 costs about 5% of the score per doubling"
+    )
+    cost_constraint: str = setting(
+        "soft",
+        "how a cost scales the reward: soft, score x (cost/target)^w on both sides of the "
+        "target (MnasNet); hard, no bonus below the target, w above it (MnasNet's hard "
+        "constraint uses --cost-weight -1); linear, score + w x (cost/target - 1) (MONAS)",
+        choices=CONSTRAINTS,
+    )
+    warm_start: int = setting(
+        0,
+        "evaluate first the N architectures a zero-cost proxy (--warm-start-proxy) scores best "
+        "of --warm-start-pool random ones, then the strategy's own proposals, which learn from "
+        "them (0: no warm start)",
+    )
+    warm_start_pool: int = setting(
+        1000, "random architectures the proxy scores for --warm-start (seconds each)"
+    )
+    warm_start_proxy: str = setting(
+        "synflow",
+        "the zero-cost proxy of --warm-start (see --evaluator proxy)",
+        choices=PROXY_NAMES,
     )
     seed: int = setting(0, "seed of the whole run: data split, strategy and children's training")
     reevaluate: bool = setting(False, "evaluate an architecture again when it is proposed again")
@@ -190,6 +268,13 @@ class SearchConfig:
         2,
         "times a trial whose process died during it (out of memory) is tried again on resume "
         "before it is failed",
+    )
+    retrain_top: int = setting(
+        0,
+        "after the search, train the K children of highest reward fully (the train "
+        "evaluator) and report how the two rankings agree (for a proxy evaluator such as "
+        "random_encoder; 0: none)",
+        metavar="K",
     )
     train: TrainConfig = field(default_factory=TrainConfig)
     #: Set when the run starts; the ledger stores it too, so the two are never mixed up.
@@ -200,7 +285,7 @@ class SearchConfig:
         self.data.validate()
         for kind, registry, name in (
             ("space", SPACES, self.space),
-            ("strategy", STRATEGIES, self.strategy),
+            ("strategy", METHODS, self.strategy),
             ("evaluator", EVALUATORS, self.evaluator),
             ("executor", EXECUTORS, self.executor),
         ):
@@ -209,25 +294,75 @@ class SearchConfig:
                 raise UsageError(f"unknown {kind} {name!r}; choose one of: {choices}")
         if self.executor == "ray" and importlib.util.find_spec("ray") is None:
             raise UsageError("--executor ray needs Ray: pip install 'archsearch[ray]'")
+        problem = unfit(EXECUTORS.get(self.executor), EVALUATORS.get(self.evaluator))
+        if problem is not None:
+            raise UsageError(problem)
         if self.reward not in REWARDS:
             raise UsageError(f"unknown reward {self.reward!r}; choose one of: {', '.join(REWARDS)}")
+        try:
+            self.cost_targets()
+            if self.strategy in STRATEGIES:
+                self.strategy_settings()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         check_seed(self.seed)
         if self.trials is None and self.time_limit is None:
             raise UsageError("give a budget: --trials N and/or --time-limit SECONDS")
         if self.trials is not None and self.trials < 1:
             raise UsageError(f"--trials must be >= 1, got {self.trials}")
+        check_pruning(self)
+        check_warm_start(self.warm_start, self.warm_start_pool, self.warm_start_proxy)
         if self.time_limit is not None and not self.time_limit > 0:
             raise UsageError(f"--time-limit must be positive, got {self.time_limit}")
         if self.final_epochs < 0:
             raise UsageError(f"--final-epochs must be >= 0, got {self.final_epochs}")
         if not 0 <= self.retries <= 100:
             raise UsageError(f"--retries must lie in 0..100, got {self.retries}")
+        if not 0 <= self.retrain_top <= 10_000:
+            raise UsageError(f"--retrain-top must lie in 0..10000, got {self.retrain_top}")
         if self.final_models is not None and self.final_models < 1:
             raise UsageError(f"--final-models must be >= 1, got {self.final_models}")
         try:
             self.train.validate()
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+
+    def objective_names(self) -> tuple[str, ...]:
+        """`--objectives` as names (`ValueError` for an unknown one)."""
+        return parse_objectives(self.objectives)
+
+    def strategy_settings(self) -> dict[str, Any]:
+        """`strategy_options`, with `objectives` set to `--objectives` for a strategy that
+        reads objectives (nsga2) unless given; `ValueError` if such a strategy would get fewer
+        than two, or objectives the run does not record."""
+        options = dict(self.strategy_options)
+        fields = {f.name for f in dataclasses.fields(STRATEGIES.get(self.strategy).Options)}
+        if "objectives" not in fields:
+            return options
+        run = self.objective_names()
+        options.setdefault("objectives", ",".join(run))
+        wanted = parse_objectives(options["objectives"])
+        if len(wanted) < 2:
+            raise ValueError(
+                f"the {self.strategy} strategy searches a Pareto front: give two or more "
+                "--objectives, e.g. --objectives accuracy,params"
+            )
+        missing = [name for name in wanted if name not in run]
+        if missing:
+            raise ValueError(
+                f"strategy option objectives names {', '.join(missing)}, which --objectives "
+                f"{self.objectives} does not record; add it there"
+            )
+        return options
+
+    def cost_targets(self) -> CostTargets:
+        """The reward's cost targets (`ValueError` for impossible ones)."""
+        targets = {
+            "params": self.target_params,
+            "flops": self.target_flops,
+            "latency": self.target_latency,
+        }
+        return cost_targets(self.objective_names(), targets, self.cost_weight, self.cost_constraint)
 
     def final_train_config(self) -> TrainConfig:
         return dataclasses.replace(self.train, epochs=self.final_epochs, train_subset=None)
@@ -238,6 +373,33 @@ class SearchConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SearchConfig:
         return from_json(cls, data)
+
+
+def check_pruning(config: SearchConfig) -> None:
+    """`UsageError` for a `--prune`, `--prune-option` or `--epoch-budget` that cannot apply:
+    both need children trained epoch by epoch (`--evaluator train`)."""
+    if config.prune not in PRUNERS:
+        raise UsageError(
+            f"unknown pruner {config.prune!r}; choose one of: {', '.join(PRUNERS.names())}"
+        )
+    try:
+        if config.epoch_budget is not None:
+            check_number("--epoch-budget", config.epoch_budget, 1, 10**12, whole=True)
+        options = PRUNERS.get(config.prune).Options
+        parse_options(f"pruner {config.prune}", options, config.prune_options)
+    except ValueError as exc:
+        flag = " (check --prune-option)" if "pruner" in str(exc) else ""
+        raise UsageError(f"{exc}{flag}") from None
+    for flag, used in (
+        ("--prune", config.prune != "none"),
+        ("--prune-option", bool(config.prune_options)),
+        ("--epoch-budget", config.epoch_budget is not None),
+    ):
+        if used and config.evaluator != "train":
+            raise UsageError(
+                f"{flag} applies to children trained epoch by epoch; use --evaluator train "
+                f"(not {config.evaluator})"
+            )
 
 
 #: Seeds reach scikit-learn and NumPy, whose generators take 0..2**32 - 1; trial seeds add.

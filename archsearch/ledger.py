@@ -20,14 +20,15 @@ import math
 import sqlite3
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
 from archsearch.errors import UsageError
+from archsearch.evaluation.objectives import pareto_trials
 from archsearch.evaluation.result import Result
 from archsearch.spaces.base import Architecture, Space
 
@@ -247,11 +248,17 @@ class Ledger:
             self.db.execute("DELETE FROM running WHERE number = ?", (number,))
         self.checkpoint()
 
-    def running(self) -> list[tuple[int, str, int]]:
-        """(number, architecture JSON, starts) of the trials marked running."""
-        return self.db.execute(
-            "SELECT number, arch, starts FROM running ORDER BY number"
-        ).fetchall()
+    def set_worker(self, number: int, worker: str) -> None:
+        """Say which worker runs trial `number` (known once an executor has placed it)."""
+        with self.db:
+            self.db.execute("UPDATE running SET worker = ? WHERE number = ?", (worker, number))
+
+    def running(self) -> list[Running]:
+        """The trials marked running, by number."""
+        rows = self.db.execute(
+            "SELECT number, arch, starts, started_at, worker FROM running ORDER BY number"
+        )
+        return [Running(*row) for row in rows.fetchall()]
 
     def save_state(self, state: dict[str, Any]) -> None:
         with self.db:
@@ -289,6 +296,22 @@ class Ledger:
             f"{SELECT} WHERE status = 'ok' ORDER BY reward DESC, number LIMIT 1"
         ).fetchone()
         return None if row is None else _trial(row)
+
+    def pareto(self, objectives: Sequence[str]) -> list[Trial]:
+        """The working trials on the Pareto front of `objectives` (names of
+        `evaluation.objectives.OBJECTIVES`, e.g. ("accuracy", "flops")), in trial order."""
+        return pareto_trials(self, objectives)
+
+
+class Running(NamedTuple):
+    """A trial marked running: started and neither finished nor stopped on purpose (after a
+    crash: the trials that were running when the process died)."""
+
+    number: int
+    arch: str  # the architecture's canonical JSON
+    starts: int  # how many times it was started without finishing
+    started_at: float  # Unix time of the last start
+    worker: str  # where it runs, as the executor names it
 
 
 def _trial(row: tuple) -> Trial:

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 from archsearch.evaluation.base import Evaluator, TimeUp
 from archsearch.evaluation.result import Result
-from archsearch.execution.base import Executor
+from archsearch.execution.base import Executor, unfit
 from archsearch.execution.inline import InlineExecutor
 from archsearch.ledger import Ledger, Trial
 from archsearch.spaces.base import Architecture
 from archsearch.strategies.base import Strategy
 
+#: Seconds between updates of the workers of trials in flight while the loop waits.
+WHERE_EVERY = 1.0
 #: Consecutive proposals of already-evaluated architectures after which a search is over: the
 #: strategy has converged and new trials would only repeat old ones.
 MAX_REPEATS = 1000
@@ -36,16 +38,23 @@ MAX_REPEATS = 1000
 
 @dataclass
 class Budget:
-    """When to stop: after `trials` finished trials and/or `seconds` of search time."""
+    """When to stop: after `trials` finished trials, `seconds` of search time and/or
+    `epochs` epochs of child training (the lengths of the recorded trials' curves: a pruned
+    child counts the epochs it trained). The epoch budget is checked before each trial
+    starts, so trials in flight finish and a search may end up to one child's training per
+    worker past it."""
 
     trials: int | None = None
     seconds: float | None = None
+    epochs: int | None = None
 
     def __post_init__(self) -> None:
-        if self.trials is None and self.seconds is None:
-            raise ValueError("a budget needs a number of trials or a time limit")
+        if self.trials is None and self.seconds is None and self.epochs is None:
+            raise ValueError("a budget needs a number of trials or epochs, or a time limit")
         if self.trials is not None and self.trials < 1:
             raise ValueError(f"trials must be at least 1, got {self.trials}")
+        if self.epochs is not None and self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.seconds is not None and not self.seconds > 0:
             raise ValueError(f"the time limit must be positive, got {self.seconds}")
 
@@ -92,7 +101,11 @@ def run_search(
     evaluated again: the strategy is told its recorded result. The strategy's, evaluator's and
     executor's states are saved with every trial and restored from the ledger first. A trial
     whose process died during it is tried again on resume `retries` times, then failed."""
-    loop = _Loop(strategy, evaluator, executor or InlineExecutor(), ledger, budget, seed)
+    executor = executor or InlineExecutor()
+    problem = unfit(type(executor), type(evaluator))
+    if problem is not None:
+        raise ValueError(problem)
+    loop = _Loop(strategy, evaluator, executor, ledger, budget, seed)
     loop.reevaluate, loop.on_trial, loop.retries = reevaluate, on_trial, retries
     try:
         while True:
@@ -138,6 +151,7 @@ class _Loop:
                 if ledger.find(arch) is None:
                     self.resumed.append((arch, number, seed))
         self.done = len(ledger)
+        self.epochs = sum(len(t.result.curve) for t in ledger)  # of child training so far
         numbers = [t.number for t in ledger] + [number for _, number, _ in self.resumed]
         self.next_number = max(numbers, default=-1) + 1
         self.best = ledger.best()
@@ -146,6 +160,7 @@ class _Loop:
         self.waiting: dict[str, list[Architecture]] = {}  # repeats of an architecture in flight
         self.finished: queue.SimpleQueue[Future[Result]] = queue.SimpleQueue()  # in that order
         self.timed_out = False
+        self.workers: dict[int, str] = {}  # trial number -> worker written in the ledger
         if budget.seconds is not None:
             evaluator.deadline = self.started + budget.seconds - self.elapsed_before
 
@@ -155,6 +170,8 @@ class _Loop:
     def out_of_budget(self) -> str | None:
         budget = self.budget
         if budget.trials is not None and self.done + len(self.pending) >= budget.trials:
+            return "budget"
+        if budget.epochs is not None and self.epochs >= budget.epochs:
             return "budget"
         if self.timed_out or (budget.seconds is not None and self.elapsed() >= budget.seconds):
             return "time"
@@ -187,13 +204,14 @@ class _Loop:
         twins = 0
         while len(self.pending) < self.executor.capacity and self.out_of_budget() is None:
             arch = self.strategy.ask()
-            known = None if self.reevaluate else self.ledger.find(arch)
+            again = self.reevaluate or self.evaluator.rescores
+            known = None if again else self.ledger.find(arch)
             if known is not None:
                 self.strategy.tell(arch, known.result)
                 self.repeats += 1
                 continue
             in_flight = any(a == arch for a, _, _ in self.pending.values())
-            if in_flight and not self.reevaluate:
+            if in_flight and not again:
                 self.waiting.setdefault(arch.hash, []).append(arch)
                 self.repeats += 1
                 twins += 1
@@ -209,6 +227,16 @@ class _Loop:
         future = self._start(arch, number, seed)
         self.pending[future] = (arch, number, seed)
         future.add_done_callback(self.finished.put)
+        self.note_workers()
+
+    def note_workers(self) -> None:
+        """Write down in the ledger where each trial in flight runs, once the executor
+        knows more than it did."""
+        for future, (_, number, _) in self.pending.items():
+            worker = self.executor.where(future)
+            if self.workers.get(number) != worker and not future.done():
+                self.ledger.set_worker(number, worker)
+                self.workers[number] = worker
 
     def _start(self, arch: Architecture, number: int, seed: int) -> Future[Result]:
         """Mark the trial running and submit it; a trial whose process died during it more
@@ -230,8 +258,14 @@ class _Loop:
             raise
 
     def _finished(self) -> list[Future[Result]]:
-        """Wait for an evaluation to finish; every one finished by then, in completion order."""
-        done = [self.finished.get()]
+        """Wait for an evaluation to finish; every one finished by then, in completion order.
+        While waiting, the ledger learns where the trials in flight run."""
+        while True:
+            try:
+                done = [self.finished.get(timeout=WHERE_EVERY)]
+                break
+            except queue.Empty:
+                self.note_workers()
         while True:
             try:
                 done.append(self.finished.get_nowait())
@@ -241,8 +275,11 @@ class _Loop:
     def collect(self) -> None:
         """Wait for evaluations to finish; tell, record and report each, in the order they
         finished (the strategy learns from results as they arrive)."""
-        for future in self._finished():
+        finished = self._finished()
+        self.note_workers()  # of those still running, for whoever reads the ledger now
+        for future in finished:
             arch, number, seed = self.pending.pop(future)
+            self.workers.pop(number, None)
             result = self._result_of(future)
             if result is None:  # the time limit ended it: not a result, tried again on resume
                 self.ledger.abandon(number)
@@ -255,9 +292,11 @@ class _Loop:
             for twin in self.waiting.pop(arch.hash, []):
                 self.strategy.tell(twin, result)
             self.repeats = 0
+            self.evaluator.observe(arch, result)
             trial = Trial(number, arch, result, seed, self.strategy.stats(), time.time())
             self.ledger.record(trial, self.state())
             self.done += 1
+            self.epochs += len(result.curve)
             if result.ok and (self.best is None or result.reward > self.best.result.reward):
                 self.best = trial
             if self.on_trial is not None:

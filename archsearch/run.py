@@ -2,8 +2,9 @@
 
 `runs/<name>/` holds config.json, ledger.sqlite, trials.csv, rewards.png, entropy.png,
 best_arch.json, best_arch.svg/.png, best_model.pt, final_curve.json, final_curves.png,
-confusion.png (for classification) and summary.json. Everything is checked before the
-directory is created, and an existing run is never overwritten: it can only be resumed.
+confusion.png (for classification), pareto.png (with several --objectives) and summary.json.
+Everything is checked before the directory is created, and an existing run is never
+overwritten: it can only be resumed.
 """
 
 from __future__ import annotations
@@ -23,16 +24,24 @@ from archsearch.estimate import estimate_search
 from archsearch.evaluation import EVALUATORS, Context, Evaluator, get_evaluator
 from archsearch.evaluation.augment import describe as describe_augmentation
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
+from archsearch.evaluation.result import FAILED, PRUNED
 from archsearch.evaluation.rewards import check_reward
 from archsearch.evaluation.trainer import TrainingFailed, default_lr
+from archsearch.evaluation.warm_start import warm_start_strategy
 from archsearch.execution import EXECUTORS, Executor, get_executor
 from archsearch.final import final_models, train_final, write_final_plots
 from archsearch.ledger import Ledger, LedgerError, Trial
 from archsearch.loop import Budget, run_search
+from archsearch.oneshot import ONESHOTS, OneShot
+from archsearch.oneshot.driver import check_options as check_oneshot_options
+from archsearch.oneshot.driver import drive, make_method, summarise
 from archsearch.options import parse_options
 from archsearch.reporting.console import report, show_progress
 from archsearch.reporting.files import write_json, write_trials_csv
+from archsearch.reporting.generative import write_generative_figures
+from archsearch.reporting.pareto import front_entries, plot_pareto
 from archsearch.reporting.plots import SearchLabels, plot_entropy, plot_rewards
+from archsearch.retrain_top import retrain_top
 from archsearch.rundir import (
     LOCK,
     RunLock,
@@ -73,6 +82,15 @@ def start_run(config: SearchConfig, out: Path, log: TextIO | None = None) -> dic
     config.validate()
     _check_new(out)
     setup = make_setup(config)
+    warm_start_strategy(
+        setup.strategy,
+        setup.data,
+        config.warm_start,
+        config.warm_start_pool,
+        config.warm_start_proxy,
+        config.seed,
+        log,
+    )
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
         _check_new(out)  # again, now that no other process can be writing it
@@ -197,7 +215,8 @@ def _check_state(setup: Setup, ledger: Ledger) -> None:
     if state is None:
         return
     try:
-        setup.strategy.load_state_dict(state["strategy"])
+        oneshot = isinstance(setup.strategy, OneShot)
+        setup.strategy.load_state_dict(state["oneshot" if oneshot else "strategy"])
         setup.evaluator.load_state_dict(state.get("evaluator", {}))
         setup.executor.load_state_dict(state.get("executor", {}))
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
@@ -225,9 +244,25 @@ def make_setup(config: SearchConfig) -> Setup:
     _plugin("reward", lambda: check_reward(config.reward, task))
     strategy = _plugin(
         "strategy",
-        lambda: get_strategy(config.strategy, space, config.seed, **config.strategy_options),
+        lambda: (
+            make_method(
+                config.strategy, space, data, config.train, config.seed, config.strategy_options
+            )
+            if config.strategy in ONESHOTS
+            else get_strategy(config.strategy, space, config.seed, **config.strategy_settings())
+        ),
     )
-    context = Context(space, task, data.without_test(), config.train, config.reward)
+    context = Context(
+        space,
+        task,
+        data.without_test(),
+        config.train,
+        config.reward,
+        config.prune,
+        config.prune_options,
+        objectives=config.objective_names(),
+        costs=config.cost_targets(),
+    )
     evaluator = _plugin(
         "evaluator", lambda: get_evaluator(config.evaluator, context, **config.evaluator_options)
     )
@@ -239,7 +274,14 @@ def _check_options(config: SearchConfig) -> None:
     """The plug-ins' options, checked before any data is read (a data folder may be large,
     and reading it may write a cache)."""
     space = _plugin("space", lambda: get_space(config.space, **config.space_options))
-    _plugin("strategy", lambda: get_strategy(config.strategy, space, 0, **config.strategy_options))
+    _plugin(
+        "strategy",
+        lambda: (
+            check_oneshot_options(config.strategy, config.strategy_options)
+            if config.strategy in ONESHOTS
+            else get_strategy(config.strategy, space, 0, **config.strategy_settings())
+        ),
+    )
     for kind, registry, options in (
         ("evaluator", EVALUATORS, config.evaluator_options),
         ("executor", EXECUTORS, config.executor_options),
@@ -296,7 +338,7 @@ def _search(
                 setup.strategy,
                 setup.evaluator,
                 ledger,
-                Budget(config.trials, config.time_limit),
+                Budget(config.trials, config.time_limit, config.epoch_budget),
                 seed=config.seed,
                 executor=setup.executor,
                 reevaluate=config.reevaluate,
@@ -311,11 +353,19 @@ def _search(
 def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict[str, Any]:
     data = setup.data
     warnings = _announce(config, data, out, log)
-    stopped, search_seconds, trials, best = _search(config, setup, out, log)
+    oneshot = isinstance(setup.strategy, OneShot)
+    if oneshot:  # a one-shot method: its own driver, the same ledger and run directory
+        found = drive(setup.strategy, out / LEDGER, config.time_limit, log)
+        stopped, search_seconds, trials, best = found
+    else:
+        stopped, search_seconds, trials, best = _search(config, setup, out, log)
     write_trials_csv(trials, out / "trials.csv")
     labels = SearchLabels(data.name, config.strategy, config.space, config.reward, data.task.score)
     plot_rewards(trials, out / "rewards.png", labels)
     plot_entropy(trials, out / "entropy.png", labels)
+    objectives = config.objective_names()
+    if len(objectives) > 1:
+        plot_pareto(trials, objectives, out / "pareto.png", labels)
     summary: dict[str, Any] = {
         "dataset": data.name,
         "task": data.task.name,
@@ -324,7 +374,9 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         "evaluator": config.evaluator,
         "seed": config.seed,
         "trials": len(trials),
-        "failed": sum(not t.result.ok for t in trials),
+        "failed": sum(t.result.status == FAILED for t in trials),
+        "pruned": sum(t.result.status == PRUNED for t in trials),
+        "epochs": sum(len(t.result.curve) for t in trials),
         "stopped": stopped,
         "search_seconds": search_seconds,
         "data": data.sizes(),
@@ -332,7 +384,16 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         "warnings": warnings,
         "best": None if best is None else _best_entry(config, setup, best, out, log),
     }
+    if oneshot:
+        table = setup.evaluator if config.evaluator == "tabular" else None
+        summary["evaluator"] = "shared weights"
+        summary["oneshot"] = summarise(setup.strategy, trials, best, out, table)
+    if len(objectives) > 1:
+        summary["objectives"] = list(objectives)
+        summary["pareto"] = front_entries(trials, objectives)
     summary.update(baseline_scores(config, data, summary["best"]))
+    if config.retrain_top and not oneshot:
+        summary["retrain_top"] = retrain_top(setup.evaluator, trials, config.retrain_top, log)
     write_json(out / SUMMARY, summary)
     report(summary, data.task.score, log)
     final = (summary["best"] or {}).get("final", {})
@@ -347,8 +408,11 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
 def baseline_data(config: SearchConfig, data: Dataset) -> Dataset:
     """The data the scikit-learn baseline is fitted on: a table whenever the dataset can be
     read as one (bundled data, CSV files), so that its inputs do not depend on the space
-    searched (digits as 64 columns for the cnn space too); image folders as they are."""
+    searched (digits as 64 columns for the cnn space too); image folders, and data of a
+    task without a baseline (reconstruction, vae), as they are."""
     if config.data.data_dir is not None or not SPACES.get(config.space).needs_images:
+        return data
+    if baseline_name(data.task.name) is None:
         return data
     return config.data.load(images=False, seed=config.seed)
 
@@ -358,6 +422,9 @@ def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) 
     if config.evaluator != "train":
         return
     left = None if config.trials is None else max(config.trials - done, 0)
+    if config.epoch_budget is not None:  # at most this many unpruned children
+        by_epochs = max(-(-config.epoch_budget // config.train.epochs) - done, 0)
+        left = by_epochs if left is None else min(left, by_epochs)
     models = final_models(setup.data, config.final_models)
     final = config.final_train_config()
     estimate = estimate_search(
@@ -447,6 +514,8 @@ def _finish(
     curves = metrics.pop("curves")
     write_json(out / "final_curve.json", curves)
     write_final_plots(out, curves, metrics, data, best.number)
+    if data.task.targets_are_inputs:  # reconstructions.png, loss_terms.png, samples.png, ...
+        write_generative_figures(out, model, data, curves, recipe, config.seed)
     entry.update(metrics, final={"status": "ok", "lr": recipe.lr or default_lr(recipe)})
     return entry
 

@@ -20,6 +20,7 @@ from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import DEFAULT_SMOOTHING, OPTIMIZERS, TrainConfig, default_lr
 from archsearch.execution import EXECUTORS
 from archsearch.final import SMALL_DATA_MODELS, SMALL_DATA_ROWS
+from archsearch.oneshot import METHODS
 from archsearch.presets import PRESETS
 from archsearch.spaces import SPACES
 from archsearch.strategies import STRATEGIES
@@ -163,7 +164,7 @@ def test_search_help_lists_every_registered_name(capsys, monkeypatch):
     found = options(help_of(["search", "--help"], capsys, monkeypatch))
     for flag, names in (
         ("--space", SPACES.names()),
-        ("--strategy", STRATEGIES.names()),
+        ("--strategy", METHODS.names()),  # strategies and one-shot methods
         ("--evaluator", EVALUATORS.names()),
         ("--executor", EXECUTORS.names()),
         ("--reward", list(REWARDS)),

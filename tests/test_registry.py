@@ -27,7 +27,7 @@ def test_each_kind_finds_its_own_plugins():
     assert {"random", "reinforce", "qlearning", "evolution", "genetic", "bayesopt"} <= set(
         STRATEGIES.names()
     )
-    assert {"classification", "regression", "reconstruction"} == set(TASKS.names())
+    assert {"classification", "regression", "reconstruction", "vae"} == set(TASKS.names())
     assert {"train", "tabular"} <= set(EVALUATORS.names())
     assert "inline" in EXECUTORS.names()
 

@@ -23,6 +23,7 @@ from archsearch.errors import DataError
 from archsearch.tasks.base import Task
 from archsearch.tasks.classification import Classification
 from archsearch.tasks.reconstruction import Reconstruction
+from archsearch.tasks.vae import TASK_LOSSES, VAE
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,8 @@ def split_train_test(
     stays the test split (None: `test_fraction` of the pool becomes it); see `split_rows`.
     Float features are standardised with train statistics (per feature for flat data, per
     channel for images); uint8 images stay raw with their train `Normalization`. `task` is
-    "auto"/"classification", or "reconstruction" (the labels are kept, unused)."""
+    "auto"/"classification", or "reconstruction" or a VAE's ("vae", "vae-bce", "vae-mse":
+    the loss) (the labels are kept, unused)."""
     x, y = train
     rows = split_rows(
         y,
@@ -243,6 +245,9 @@ def _assemble(
         made: Task = Classification(len(class_names))
     elif task == "reconstruction":
         made = Reconstruction(tensors[0].shape[1:])
+    elif task in TASK_LOSSES:
+        stats = None if norm is None else (norm.mean, norm.std)
+        made = VAE.fit(tensors[0], stats, TASK_LOSSES[task])
     else:
         raise DataError(
             f"{name}: its labels are classes, so the task is classification or "

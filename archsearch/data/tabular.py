@@ -25,8 +25,9 @@ from archsearch.tasks.base import Task
 from archsearch.tasks.classification import Classification
 from archsearch.tasks.reconstruction import Reconstruction
 from archsearch.tasks.regression import Regression
+from archsearch.tasks.vae import TASK_LOSSES
 
-TASK_CHOICES = ("auto", "classification", "regression", "reconstruction")
+TASK_CHOICES = ("auto", "classification", "regression", "reconstruction", *TASK_LOSSES)
 BINS = 5  # quantile bins of a numeric target, for stratified splits
 
 
@@ -49,6 +50,11 @@ def table_dataset(
     kind, rule = detect_task(table) if task == "auto" else (task, f"task {task} (as asked)")
     if kind not in TASK_CHOICES[1:]:
         raise DataError(f"unknown task {task!r}; choose one of: {', '.join(TASK_CHOICES)}")
+    if kind in TASK_LOSSES:
+        raise DataError(
+            f"{name}: the {kind} task needs images; search --space vae on image data "
+            "(--data-dir DIR, or --dataset digits)"
+        )
     notes.append(rule)
     if kind == "regression":
         values = numeric_target(table.target, table.source, table.target_name)

@@ -11,7 +11,9 @@ The official NATS-Bench files are pickles, and unpickling a file can run code, s
 read here: export the table to CSV once, with the official API, where you trust the file.
 
 The reward is the accuracy as a **fraction** in [0, 1], like `val_accuracy` everywhere else in
-archsearch; `metrics["test_accuracy"]` holds the same fraction. These tables only hold test
+archsearch; `metrics["test_accuracy"]` holds the same fraction. In a run with several
+`--objectives` the cell's network is built on the CPU for its FLOPs and latency (`cost.py`),
+and the reward is scaled by the cost targets, if any. These tables only hold test
 accuracies, so on them a search is a benchmark of the search strategy, not model selection.
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.evaluation.base import Context, Evaluator
+from archsearch.evaluation.cost import add_costs
 from archsearch.evaluation.result import Result
 from archsearch.options import Options
 from archsearch.spaces.base import Architecture
@@ -80,8 +83,10 @@ class TabularEvaluator(Evaluator):
         accuracy = self.table.get(key)
         if accuracy is None:
             return self.failed(f"{key} is not in the table")
-        params = self.space.count_params(arch, INPUTS[self.dataset], self.output)
-        return Result(reward=accuracy, metrics={"test_accuracy": accuracy, "params": params})
+        shape = INPUTS[self.dataset]
+        params = self.space.count_params(arch, shape, self.output)
+        result = Result(reward=accuracy, metrics={"test_accuracy": accuracy, "params": params})
+        return add_costs(result, self.context, arch, shape, self.output)
 
     def optimum(self) -> float:
         """The best reward of the table: what a perfect search finds."""

@@ -26,6 +26,7 @@ from torch import nn
 from archsearch.commands import setting
 from archsearch.data.dataset import Normalization, stratified_subset
 from archsearch.evaluation.augment import AUGMENT, MIN_AUGMENT_SIZE, BatchAugment, augments
+from archsearch.evaluation.outputs import Outputs, concat, each
 from archsearch.options import check_number
 from archsearch.tasks.base import Task
 
@@ -43,7 +44,12 @@ class TrainingFailed(RuntimeError):
 
 
 class TrainingStopped(Exception):
-    """Training was stopped between epochs because `stop()` said so."""
+    """Training was stopped between epochs because `stop(curve)` said so: `reason` is its
+    answer, `curve` the epochs trained."""
+
+    def __init__(self, reason: str, curve: list[dict[str, float]] | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.curve = reason, list(curve or [])
 
 
 @dataclass
@@ -201,7 +207,7 @@ def train(
     resume: dict[str, Any] | None = None,
     on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
     patience: int | None = None,
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[Curve], str] | None = None,
 ) -> Curve:
     """Train `model` in place for `config.epochs` on `task`; return the curve, one dict per
     epoch with epoch, train_loss and the task's other metrics as train_<metric>, lr (reached
@@ -212,8 +218,9 @@ def train(
     `on_checkpoint` gets, after every epoch, a state (tensors and plain data: saves with
     `torch.save`, loads with `weights_only=True`) that `resume` continues from exactly. With
     `patience` and a validation split, training stops early once the validation score
-    (`task.score`) has not improved for that many epochs. `stop()` is asked after every
-    epoch; when it says so, `TrainingStopped` is raised."""
+    (`task.score`) has not improved for that many epochs. `stop(curve)` is asked after every
+    epoch but the last with the curve so far (a pruner's checkpoint, a time limit); a
+    non-empty answer is raised as `TrainingStopped` with that reason and the curve."""
     config.validate()
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if params > config.max_params:
@@ -243,8 +250,10 @@ def train(
             on_epoch(point)
         if on_checkpoint is not None:
             on_checkpoint(session.state(curve))
-        if stop is not None and stop() and epoch < config.epochs:
-            raise TrainingStopped(f"stopped after epoch {epoch}")
+        if stop is not None and epoch < config.epochs:
+            reason = stop(curve)
+            if reason:
+                raise TrainingStopped(reason, curve)
     return curve
 
 
@@ -335,7 +344,7 @@ class _Session:
             self.scaler.update()
             if config.schedule != "plateau":  # LambdaLR would undo the plateau's reductions
                 self.scheduler.step()
-            _accumulate(sums, task.batch_sums(outputs.detach(), yb))
+            _accumulate(sums, task.batch_sums(each(torch.Tensor.detach, outputs), yb))
         metrics = task.metrics(sums, len(self.y))
         _check_finite(torch.tensor(metrics["loss"]), epoch)
         point: dict[str, float] = {"epoch": epoch}
@@ -376,13 +385,18 @@ def stale(curve: Curve, score: str) -> int:
 @torch.no_grad()
 def predict(
     model: nn.Module, x: torch.Tensor, config: TrainConfig, norm: Normalization | None = None
-) -> torch.Tensor:
+) -> Outputs:
     """Outputs (float32, on the CPU) for every row of `x`, in evaluation mode, in batches, on
-    the config's device (the model is moved there)."""
+    the config's device (the model is moved there); a tuple of them for a network that
+    answers with several tensors (a VAE's)."""
     runner = _Runner(config, norm, x)
     runner.place(model)
     model.eval()
-    return torch.cat([runner.forward(model, xb).float().cpu() for xb in runner.batches(x)])
+    return concat([each(_float_cpu, runner.forward(model, xb)) for xb in runner.batches(x)])
+
+
+def _float_cpu(t: torch.Tensor) -> torch.Tensor:
+    return t.float().cpu()
 
 
 def evaluate(
@@ -408,7 +422,7 @@ def measure(model: nn.Module, task: Task, split: Split, runner: _Runner) -> dict
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for xb, yb in zip(runner.batches(x), runner.batches(y)):
-        outputs = runner.forward(model, xb).float()
+        outputs = each(torch.Tensor.float, runner.forward(model, xb))
         target = runner.prepare(xb) if task.targets_are_inputs else yb.to(runner.device)
         _accumulate(sums, task.batch_sums(outputs, target))
     metrics = task.metrics(sums, len(x))
@@ -452,7 +466,7 @@ class _Runner:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp)
 
-    def forward(self, model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+    def forward(self, model: nn.Module, xb: torch.Tensor) -> Outputs:
         with self.autocast():
             return model(self.layout(self.prepare(xb)))
 

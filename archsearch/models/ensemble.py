@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from archsearch.evaluation.outputs import Outputs, concat
+
 PROBABILITIES, OUTPUTS = "probabilities", "outputs"
 
 
@@ -25,8 +27,12 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
         self.average = average
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> Outputs:
+        if self.average == OUTPUTS:  # each tensor of a tuple (a VAE's) is averaged on its own
+            return concat([member(x) for member in self.members], _mean)
         outputs = torch.stack([member(x) for member in self.members])
-        if self.average == PROBABILITIES:
-            return outputs.float().softmax(-1).mean(0).clamp_min(1e-12).log()
-        return outputs.mean(0)
+        return outputs.float().softmax(-1).mean(0).clamp_min(1e-12).log()
+
+
+def _mean(parts: list[torch.Tensor]) -> torch.Tensor:
+    return torch.stack(parts).mean(0)

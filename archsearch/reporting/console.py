@@ -15,6 +15,8 @@ def show_progress(progress: Progress, log: TextIO) -> None:
     best = progress.best
     best_text = f"{best.result.reward:.4f} (#{best.number})" if best else "-"
     state = f"reward {result.reward:.4f}" if result.ok else f"FAILED ({result.reason})"
+    if result.status == "pruned":
+        state = f"reward {result.reward:.4f} PRUNED after {len(result.curve)} epochs"
     eta = progress.eta
     print(
         f"trial #{trial.number}  {progress.done}/{total} done  {state}  best {best_text}  "
@@ -33,10 +35,10 @@ def report(summary: dict[str, Any], metric: str, log: TextIO) -> None:
         return
     test = best.get(f"test_{metric}")
     test_text = f"test {metric} {test:.4f}" if test is not None else "not retrained"
-    line = (
-        f"archsearch: best trial {best['trial']}: val {metric} {best[f'val_{metric}']:.4f}, "
-        f"{test_text}, {best['params']:,} params"
-    )
+    val = best.get(f"val_{metric}")  # None under an evaluator that trains nothing (proxy)
+    val_text = f"val {metric} {val:.4f}" if val is not None else f"reward {best['reward']:.4f}"
+    params = f"{best['params']:,.0f} params" if best.get("params") is not None else "params ?"
+    line = f"archsearch: best trial {best['trial']}: {val_text}, {test_text}, {params}"
     if "baseline" in summary:
         baseline = summary["baseline"]
         line += f"; scikit-learn {baseline['model']} {baseline[f'test_{metric}']:.4f}"

@@ -27,6 +27,9 @@ REWARD_NAMES = {
     "val_score": "validation {score}, last epoch",
     "best_val_score": "best validation {score} over the epochs",
     "zoph": "(best validation accuracy of the last 5 epochs)³",
+    "inverse_loss": "1 / lowest validation loss",
+    "inverse_kl": "1 / validation KL at the lowest validation loss",
+    "elbo": "2^-(lowest validation negative ELBO, bits/dim)",
 }
 DPI = 110
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from archsearch.errors import UsageError
 from archsearch.tasks.base import OutputSpec
 
 Value = Any  # a JSON scalar for Categorical, a sorted tuple of ints for Inputs
@@ -217,6 +218,18 @@ class Space(ABC):
     def supports(self, output: OutputSpec) -> bool:
         """Whether networks of this space can produce `output` (most give vectors only)."""
         return output.is_vector
+
+    def supernet(self, input_shape: Sequence[int], output: OutputSpec) -> nn.Module:
+        """One network holding every architecture of the space (weight sharing, for one-shot
+        search): `net(x, arch)` runs the `Architecture` arch and equals `build(arch, ...)`
+        holding the same weights; `net(x, weights)`, a float tensor of shape
+        (len(decisions), most choices), runs on each decision the mixture of its choices
+        weighted by its row (DARTS). See `archsearch.oneshot.base`. This default: the space
+        does not support weight sharing."""
+        raise UsageError(
+            f"space {self.name!r} does not support weight sharing (no supernet); use a space "
+            "that does (nb201) or a strategy that trains each child (--strategy random)"
+        )
 
     @classmethod
     def fitted_options(cls, input_shape: Sequence[int]) -> dict[str, Any]:

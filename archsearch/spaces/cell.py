@@ -109,6 +109,19 @@ class NB201Space(Space):
             self.cell_ops(arch), input_shape[0], output.size, self.channels, self.cells_per_stage
         )
 
+    def supernet(self, input_shape: Sequence[int], output: OutputSpec) -> nn.Module:
+        """Every operation on every edge of every cell (`NB201Supernet`): runs one cell design
+        or a weighted mixture of operations."""
+        from archsearch.spaces.nb201_supernet import NB201Supernet  # it builds on this module
+
+        with torch.device("meta"):  # the same input checks as `build`, allocating nothing
+            self.build(
+                self.make({d.name: self.ops[0] for d in self.decisions}), input_shape, output
+            )
+        return NB201Supernet(
+            self.ops, input_shape[0], output.size, self.channels, self.cells_per_stage
+        )
+
     def cell_ops(self, arch: Architecture) -> dict[tuple[int, int], str]:
         """The operation on each (to, from) edge."""
         return {edge: arch[edge_name(*edge)] for edge in EDGES}

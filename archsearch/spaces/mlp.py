@@ -123,4 +123,4 @@ class MLPSpace(Space):
         return nn.Sequential(*modules)
 
     def supports(self, output: OutputSpec) -> bool:
-        return True  # a dense network reshapes its last layer to any output
+        return not output.latent  # its last layer reshapes to any output; no VAE latent

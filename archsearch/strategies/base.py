@@ -14,6 +14,12 @@ A discarded draw only advances the strategy's generators: no strategy keeps per-
 between `propose` and `learn` (each learns from the told architecture itself), so nothing has
 to be undone. With nothing in flight — one worker — `ask` is exactly one `propose`, so a
 sequential search is unchanged by all this.
+
+Two mechanisms every strategy gets from this class: a warm-start queue (`warm_start`, e.g. the
+architectures a zero-cost proxy scores best), which `ask` returns before any proposal; and, for
+strategies whose options include `ScreeningOptions` (random, evolution, reinforce), predictor
+screening (`screening.py`): `ask` draws `screen` proposals and returns the one a model fitted to
+the told results predicts best. Both are in `state_dict`.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any, ClassVar
 from archsearch.evaluation.result import Result
 from archsearch.options import Options, parse_options
 from archsearch.spaces.base import Architecture, Space
+from archsearch.strategies.screening import Screen
 
 #: Fresh draws from `propose` before `ask` looks at mutations of a proposal already in flight.
 REDRAWS = 10
@@ -48,10 +55,34 @@ class Strategy(ABC):
         self.rng = random.Random(seed)
         #: hash -> how many proposals of that architecture were asked and not yet told
         self.in_flight: Counter[str] = Counter()
+        #: architectures `ask` returns before any proposal (a warm start), first first
+        self.queue: list[Architecture] = []
+        #: the accuracy predictor that screens proposals (strategy option `screen`), or None
+        self.screen = Screen.of(space, self.options, seed)
+
+    def warm_start(self, archs: list[Architecture]) -> None:
+        """Have `ask` return `archs`, in order, before its own proposals (e.g. the
+        best-scored of many architectures by a zero-cost proxy: `evaluation.warm_start`); the
+        strategy learns from their results through `tell` like from any other. Kept in
+        `state_dict`, so a resumed search continues the queue."""
+        for arch in archs:
+            self.space.validate(arch)
+        self.queue = list(archs)
 
     def ask(self) -> Architecture:
-        """The next architecture to evaluate: one not in flight whenever `propose`, or a
-        mutation or neighbour of its draw, finds one."""
+        """The next architecture to evaluate: the next queued one not in flight, else the
+        predicted best of `screen` proposals (when screening), else one not in flight
+        whenever `propose`, or a mutation or neighbour of its draw, finds one."""
+        while self.queue:
+            arch = self.queue.pop(0)
+            if arch.hash not in self.in_flight:
+                self.mark_in_flight(arch)
+                return arch
+        if self.screen is not None and self.screen.ready:
+            candidates = [self.propose() for _ in range(self.screen.options.screen)]
+            arch = self.screen.pick(candidates, self.in_flight)
+            self.mark_in_flight(arch)
+            return arch
         arch = self.propose()
         for _ in range(REDRAWS):
             if arch.hash not in self.in_flight:
@@ -70,6 +101,8 @@ class Strategy(ABC):
     def tell(self, arch: Architecture, result: Result) -> None:
         """Learn from the result of `arch` (told in the order results finish)."""
         self.withdraw(arch)
+        if self.screen is not None:
+            self.screen.record(arch, result.reward)
         self.learn(arch, result)
 
     def withdraw(self, arch: Architecture) -> None:
@@ -101,10 +134,19 @@ class Strategy(ABC):
         tensors, numbers, strings, bools, None, or lists/tuples/dicts of them (saved with
         `torch.save`, loaded with `weights_only=True`). Subclasses extend this dict. What is in
         flight is not in it: the loop saves its own list and marks it again on resume."""
-        return {"rng": self.rng.getstate()}
+        state: dict[str, Any] = {
+            "rng": self.rng.getstate(),
+            "queue": [arch.to_json() for arch in self.queue],
+        }
+        if self.screen is not None:
+            state["screen"] = self.screen.state_dict()
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.rng.setstate(_as_tuple(state["rng"]))
+        self.queue = [self.space.from_json(arch) for arch in state.get("queue", [])]
+        if self.screen is not None:
+            self.screen.load_state_dict(state.get("screen", {"told": []}))
 
     def stats(self) -> dict[str, float]:
         """Diagnostics recorded with each trial (e.g. the controller's entropy)."""

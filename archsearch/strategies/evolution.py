@@ -27,17 +27,20 @@ from archsearch.evaluation.result import Result
 from archsearch.options import Options
 from archsearch.spaces.base import Architecture, Space
 from archsearch.strategies.base import Strategy
+from archsearch.strategies.screening import ScreeningOptions
 
 Member = tuple[Architecture, float]
 
 
 @dataclass
-class EvolutionOptions(Options):
+class EvolutionOptions(ScreeningOptions):
     """Population size and tournament sample size. The defaults suit budgets of 100-200: a
     strong selection (half the population per tournament) measured best on NAS-Bench-201 among
-    (P, S) in (10, 3), (20, 5), (20, 10), (30, 10), (50, 10), on all three datasets."""
+    (P, S) in (10, 3), (20, 5), (20, 10), (30, 10), (50, 10), on all three datasets. The
+    `screen` options (`screening.py`) let a predictor pick among several mutations."""
 
     limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        **ScreeningOptions.limits,
         "population": (1, 10**6, True),
         "sample": (1, 10**6, True),
     }

@@ -50,10 +50,11 @@ from torch import nn
 from archsearch.evaluation.result import Result
 from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space, Value
 from archsearch.strategies.base import Strategy
+from archsearch.strategies.screening import ScreeningOptions
 
 
 @dataclasses.dataclass
-class Options:
+class Options(ScreeningOptions):
     """Knobs of the controller and of its training. Defaults follow Zoph & Le (2016) (2 x 35
     LSTM, EMA baseline) except the learning rate: the paper's Adam 6e-4 (kept by the
     `zoph2016` preset) was tuned for 12,800 samples and barely moves the policy in the tens
@@ -61,6 +62,7 @@ class Options:
     100 and 200 queries on all three datasets, 6e-4 does not (benchmarks/nb201.py)."""
 
     limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
+        **ScreeningOptions.limits,
         "lstm_layers": (1, 16, True),
         "hidden": (1, 4096, True),
         "lr": ((0.0,), 100.0, False),
@@ -70,6 +72,8 @@ class Options:
         "temperature": ((0.0,), 1e6, False),
         "tanh_constant": ((0.0,), 1e6, False),
         "grad_clip": ((0.0,), 1e9, False),
+        "skip_target": ((0.0,), (1.0,), False),
+        "skip_weight": (0.0, 1000.0, False),
     }
     lstm_layers: int = 2  # stacked LSTM cells (1 learns skip patterns more reliably: tests)
     hidden: int = 35  # units per LSTM layer (also the embedding size)
@@ -80,6 +84,9 @@ class Options:
     temperature: float | None = None  # divide logits by this (ENAS: 5.0); None = off
     tanh_constant: float | None = None  # logits -> C * tanh(logits) (ENAS: 2.5); None = off
     grad_clip: float | None = None  # clip the gradient norm to this; None = off
+    # ENAS's skip sparsity: + skip_weight * KL(P(edge) || skip_target) per architecture
+    skip_target: float | None = None  # prior P(edge) (ENAS: 0.4); None = off
+    skip_weight: float = 0.0  # weight of that KL term (ENAS: 0.8)
     # (start, step, every): the space's "depth" decision is not sampled but set to
     # start + step * (results told // every), within its choices (Zoph & Le: 6, 2, 1600)
     depth_schedule: tuple[int, ...] = ()
@@ -126,9 +133,14 @@ class Controller(nn.Module):
         log-probability. Returns the values, their total log-probability, the summed entropy
         of the distributions stepped through, and each decision's distribution (choice
         probabilities, or P(edge) per candidate)."""
-        step = _Step(self, given, generator, forced, greedy, temperature, tanh_constant)
-        arch = self.space.walk(step.choose)
-        return arch.as_dict(), step.log_prob, step.entropy, step.dists
+        values, step = self.trace(given, generator, forced, greedy, temperature, tanh_constant)
+        return values, step.log_prob, step.entropy, step.dists
+
+    def trace(self, *args: Any) -> tuple[dict[str, Value], _Step]:
+        """`walk` (same arguments, positional) returning the values and the finished step
+        itself, whose `edge_probs` keep the graph for penalties on the edge probabilities."""
+        step = _Step(self, *args)
+        return self.space.walk(step.choose).as_dict(), step
 
 
 class _Step:
@@ -153,7 +165,16 @@ class _Step:
         self.anchors: dict[int, torch.Tensor] = {}  # layer -> W_prev h at its anchor point
         self.log_prob, self.entropy = torch.zeros(()), torch.zeros(())
         self.dists: dict[str, list[float]] = {}
+        self.edge_probs: list[torch.Tensor] = []  # P(edge) of each Inputs decision, with grad
         self.index = {d.name: i for i, d in enumerate(controller.space.decisions)}
+
+    def skip_kl(self, target: float) -> torch.Tensor:
+        """Summed KL(Bernoulli(P(edge)) || Bernoulli(target)) over every candidate edge of the
+        walk: ENAS's penalty that keeps skip connections sparse (target 0.4)."""
+        if not self.edge_probs:
+            return torch.zeros(())
+        p = torch.cat(self.edge_probs).clamp(1e-6, 1 - 1e-6)
+        return (p * (p / target).log() + (1 - p) * ((1 - p) / (1 - target)).log()).sum()
 
     def shape(self, logits: torch.Tensor) -> torch.Tensor:
         if self.temperature is not None:
@@ -212,6 +233,7 @@ class _Step:
             self.log_prob = self.log_prob + torch.where(on, log_on, log_off).sum()
             self.entropy = self.entropy - (p * log_on + (1 - p) * log_off).sum()
             self.dists[decision.name] = p.tolist()
+            self.edge_probs.append(p)
             value = tuple(j for j, bit in zip(decision.candidates, on.tolist()) if bit)
             if on.any():
                 self.x = keys[on].mean(dim=0, keepdim=True)
@@ -279,9 +301,12 @@ class Reinforce(Strategy):
         baseline = sum(rewards) / len(rewards) if self.baseline is None else self.baseline
         self.optimizer.zero_grad()
         loss = torch.zeros(())
+        o = self.options
         for arch, reward in zip(archs, rewards):
-            _, log_prob, entropy, _ = self._walk(given=arch.as_dict())
-            loss = loss - log_prob * (reward - baseline) - self.options.entropy_weight * entropy
+            _, step = self._trace(given=arch.as_dict())
+            loss = loss - step.log_prob * (reward - baseline) - o.entropy_weight * step.entropy
+            if o.skip_target is not None:
+                loss = loss + o.skip_weight * step.skip_kl(o.skip_target)
         (loss / len(archs)).backward()
         if self.options.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.controller.parameters(), self.options.grad_clip)
@@ -328,6 +353,12 @@ class Reinforce(Strategy):
         return self.controller.walk(
             temperature=o.temperature, tanh_constant=o.tanh_constant, **kwargs
         )
+
+    def _trace(self, given: Mapping[str, Value]) -> tuple[dict[str, Value], _Step]:
+        """The teacher-forced walk along `given` with its step (for the loss terms)."""
+        o = self.options
+        forced = {"depth": given["depth"]} if o.depth_schedule else None
+        return self.controller.trace(given, None, forced, False, o.temperature, o.tanh_constant)
 
     def uniform_entropy(self, dists: Mapping[str, list[float]]) -> float:
         """The mean per-decision entropy (nats) a uniform policy would have over the decisions

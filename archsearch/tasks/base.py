@@ -24,9 +24,12 @@ MAX, MIN = "max", "min"
 @dataclass(frozen=True)
 class OutputSpec:
     """The output a network must produce per sample: a vector of `shape[0]` numbers
-    (class logits, regression targets) or an array of the input's shape (reconstruction)."""
+    (class logits, regression targets) or an array of the input's shape (reconstruction).
+    `latent`: the network also outputs a latent Gaussian's mean and log-variance, as the
+    tuple (output, mu, logvar) of a VAE."""
 
     shape: tuple[int, ...]
+    latent: bool = False
 
     @property
     def size(self) -> int:

@@ -8,16 +8,18 @@ from hypothesis import strategies as st
 
 from archsearch.spaces.cell import NB201Space
 from archsearch.spaces.cnn import CNNSpace
+from archsearch.spaces.enas import ENASSpace
 from archsearch.spaces.mlp import MLPSpace
 
 SPACES = {
     "mlp": MLPSpace(max_layers=4, widths=(8, 16, 32)),
     "mlp-one-layer": MLPSpace(max_layers=1, widths=(8,), activations=("relu",), dropouts=()),
     "cnn": CNNSpace(layers=4, strides=(1, 2), pooling=True),
+    "enas": ENASSpace(layers=5),
     "nb201": NB201Space(),
 }
 #: Spaces whose decisions are all always active: an operator's effect is exact there.
-FLAT = ("cnn", "nb201")
+FLAT = ("cnn", "nb201", "enas")
 SEEDS = st.integers(0, 2**32 - 1)
 
 

@@ -14,6 +14,7 @@ from archsearch.ledger import Ledger
 from archsearch.loop import Budget, run_search
 from archsearch.spaces.cell import NB201Space
 from archsearch.spaces.cnn import CNNSpace
+from archsearch.spaces.enas import ENASSpace
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import STRATEGIES, get_strategy
 from archsearch.tasks.classification import Classification
@@ -21,6 +22,7 @@ from archsearch.tasks.classification import Classification
 SPACES = {
     "mlp": MLPSpace(max_layers=3, widths=(8, 16, 32), activations=("relu", "tanh")),
     "cnn": CNNSpace(layers=3, heights=(1, 3), widths=(1, 3), filters=(4, 8)),
+    "enas": ENASSpace(layers=4, channels=4),
     "nb201": NB201Space(),
 }
 #: Two architectures only: the third proposal in flight cannot be new.
@@ -33,6 +35,7 @@ OPTIONS = {
     "bayesopt": {"initial": 5},
     "evolution": {"population": 6, "sample": 3},
     "genetic": {"population": 6},
+    "nsga2": {"population": 6},
 }
 
 
@@ -52,13 +55,15 @@ class SyntheticEvaluator(Evaluator):
         return result(arch)
 
 
-def drive(strategy, space, steps):
+def drive(strategy, space, steps, judge=None):
+    """Ask and tell `steps` times, each told `judge(arch)` (default `result`); the asked."""
+    judge = judge or result
     asked = []
     for _ in range(steps):
         arch = strategy.ask()
         space.validate(arch)
         asked.append(arch.canonical)
-        strategy.tell(arch, result(arch))
+        strategy.tell(arch, judge(arch))
     return asked
 
 

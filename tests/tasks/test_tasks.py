@@ -10,8 +10,14 @@ from archsearch.tasks import MAX, TASKS, task_from_json
 from archsearch.tasks.classification import Classification
 from archsearch.tasks.reconstruction import Reconstruction
 from archsearch.tasks.regression import Regression
+from archsearch.tasks.vae import VAE
 
-EXAMPLES = [Classification(3), Regression([10.0], [2.0], ["y"]), Reconstruction((1, 2, 2))]
+EXAMPLES = [
+    Classification(3),
+    Regression([10.0], [2.0], ["y"]),
+    Reconstruction((1, 2, 2)),
+    VAE((1, 2, 2), [0.0], [1.0]),
+]
 
 
 def test_every_task_is_exercised():
