@@ -296,8 +296,12 @@ def _check_options(config: SearchConfig) -> None:
 
 
 def _plugin(kind: str, make: Any) -> Any:
+    """`make()`, a plug-in; its `ValueError` a `UsageError` pointing at its options (a
+    `UsageError` already says what to do)."""
     try:
         return make()
+    except UsageError:
+        raise
     except ValueError as exc:
         flag = f" (check --{kind}-option)" if kind != "reward" else ""
         raise UsageError(f"{exc}{flag}") from None

@@ -10,6 +10,7 @@ its retrained test accuracy, and the load average before and after.
 
     python benchmarks/pruning.py [--pruners none,median,asha,predictor] [--seeds 0,1]
         [--epochs 6] [--epoch-budget 72 | --time-limit SECONDS] [--out FILE]
+        [--cifar ../shared/data/cifar10-jpg]   # the cifar-cpu preset (shortened by the flags)
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ SEARCH = ["--dataset", "digits", "--space", "cnn", "--strategy", "reinforce",
           "--final-models", "1"]  # fmt: skip
 
 
+def search_flags(args: argparse.Namespace) -> list[str]:
+    """The digits `cnn` search, or with `--cifar DIR` the `cifar-cpu` preset on that folder."""
+    if args.cifar is None:
+        return SEARCH
+    return ["--preset", "cifar-cpu", "--data-dir", str(args.cifar), "--final-models", "1"]
+
+
 def command(pruner: str, seed: int, args: argparse.Namespace) -> list[str]:
     """The `archsearch search` flags of one search."""
     budget = (
@@ -35,8 +43,9 @@ def command(pruner: str, seed: int, args: argparse.Namespace) -> list[str]:
         if args.time_limit
         else ["--epoch-budget", str(args.epoch_budget)]
     )
-    return [*SEARCH, "--epochs", str(args.epochs), "--final-epochs", str(args.final_epochs),
-            "--trials", "100000", *budget, "--prune", pruner, "--seed", str(seed)]  # fmt: skip
+    return [*search_flags(args), "--epochs", str(args.epochs),
+            "--final-epochs", str(args.final_epochs), "--trials", "100000", *budget,
+            "--prune", pruner, "--seed", str(seed)]  # fmt: skip
 
 
 def start(flags: list[str], out: Path) -> subprocess.Popen:
@@ -77,6 +86,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, help="equal wall time instead of epochs")
     parser.add_argument("--final-epochs", type=int, default=10)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--cifar", type=Path, help="a CIFAR-10 folder: the cifar-cpu preset")
     args = parser.parse_args()
     jobs = [(p, int(s)) for s in args.seeds.split(",") for p in args.pruners.split(",")]
     rows = []

@@ -228,7 +228,7 @@ class Space(ABC):
         does not support weight sharing."""
         raise UsageError(
             f"space {self.name!r} does not support weight sharing (no supernet); use a space "
-            "that does (nb201) or a strategy that trains each child (--strategy random)"
+            "that does (nb201, enas) or a strategy that trains each child (--strategy random)"
         )
 
     @classmethod
