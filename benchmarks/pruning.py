@@ -113,7 +113,7 @@ def main() -> None:
     settings = {**vars(args), "out": str(args.out)}
     record = {"settings": settings, "cores": os.cpu_count(), "runs": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    args.out.write_text(json.dumps(record, indent=1, default=str) + "\n")  # paths as text
     print(f"wrote {args.out}")
 
 
