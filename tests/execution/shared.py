@@ -149,7 +149,7 @@ def running_rows(executor, delay):
         run_search(strategy, evaluator, ledger, Budget(3), 0, built, on_trial=look)
     finally:
         built.close()
-    assert not ledger.running() and {r.number for r in seen} <= {1, 2}
+    assert not ledger.running() and {r.number for r in seen} <= {0, 1, 2}  # in any order
     assert all(0 < time.time() - r.started_at < 600 for r in seen)
     return seen
 
