@@ -35,8 +35,8 @@ def bundled_images(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     ones."""
     if name != "digits":
         raise ValueError(
-            f"dataset {name!r} is tabular; image spaces (cnn, nb201) need an image dataset "
-            "such as digits"
+            f"dataset {name!r} is tabular; image spaces need an image dataset (digits, or "
+            "--data-dir DIR); for a table use --space mlp"
         )
     data = sk.load_digits()
     x = np.asarray(data.data, dtype=np.float32).reshape(-1, 1, 8, 8)
