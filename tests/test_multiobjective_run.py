@@ -45,6 +45,33 @@ def test_a_pareto_search_records_costs_of_every_child_and_draws_the_front(tmp_pa
         assert all("flops" in t.result.metrics for t in ledger) and len(ledger) == 6
 
 
+def test_the_front_is_printed_and_reported(tmp_path, capsys):
+    """The console lists the front's trials; `archsearch report` shows its plot and table;
+    a single-objective run's report has no such section."""
+    objectives = ("accuracy", "params")
+    out = tmp_path / "run"
+    args = ["--strategy", "random", "--objectives", ",".join(objectives), "--trials", "4"]
+    assert main(["search", *TINY, "--out", str(out), *args]) == 0
+    printed = capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text())
+    front = summary["pareto"]
+    console = printed.out + printed.err
+    assert f"Pareto front of accuracy, params: {len(front)} trials" in console
+    for entry in front:
+        assert f"trial #{entry['trial']}  accuracy {entry['accuracy']:.4f}" in console
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"Pareto front of accuracy, params: {len(front)} trials" in page
+    assert page.count("<tr class='front'>") == len(front)
+    assert "alt='Pareto front'" in page
+    single = tmp_path / "single"
+    assert (
+        main(["search", *TINY, "--out", str(single), "--strategy", "random", "--trials", "2"]) == 0
+    )
+    assert main(["report", str(single)]) == 0
+    assert "Pareto front" not in (single / "report.html").read_text(encoding="utf-8")
+
+
 def test_cost_targets_scale_every_recorded_reward(tmp_path, capsys):
     out, summary = search(
         tmp_path, capsys, "--strategy", "random", "--objectives", "accuracy,params",

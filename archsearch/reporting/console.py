@@ -1,9 +1,12 @@
-"""What a run prints as it goes: one line per trial, one line for the result."""
+"""What a run prints as it goes: one line per trial, one line for the result (and the Pareto
+front of a multi-objective search)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, TextIO
 
+from archsearch.evaluation.objectives import METRICS
 from archsearch.loop import Progress
 
 
@@ -43,6 +46,41 @@ def report(summary: dict[str, Any], metric: str, log: TextIO) -> None:
         baseline = summary["baseline"]
         line += f"; scikit-learn {baseline['model']} {baseline[f'test_{metric}']:.4f}"
     print(line, file=log)
+    if summary.get("pareto"):
+        report_front(summary["pareto"], summary["objectives"], log)
+
+
+#: At most this many trials of the Pareto front are printed; summary.json has them all.
+FRONT_LINES = 10
+
+
+def report_front(front: list[dict[str, Any]], objectives: list[str], log: TextIO) -> None:
+    """The summary's Pareto front, a trial per line, best first objective first."""
+    keys = [METRICS[name] for name in objectives]
+    print(f"archsearch: Pareto front of {', '.join(objectives)}: {len(front)} trials", file=log)
+    for entry in front[:FRONT_LINES]:
+        values = "  ".join(f"{key} {format_value(entry.get(key))}" for key in keys)
+        print(f"  trial #{entry['trial']}  {values}", file=log)
+    if len(front) > FRONT_LINES:
+        print(f"  ... and {len(front) - FRONT_LINES} more (summary.json, pareto.png)", file=log)
+
+
+def format_value(value: Any) -> str:
+    """A value as reports write it: thousands separated, counts whole, four decimals, "—"
+    unknown."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) >= 10:  # a count stored as a float (params)
+            return f"{value:,.0f}"
+        return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4f}"
+    return str(value)
 
 
 def clock(seconds: float) -> str:

@@ -30,9 +30,12 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from archsearch.errors import UsageError
+from archsearch.evaluation.objectives import METRICS, parse_objectives
 from archsearch.ledger import Ledger, Running, Trial
 from archsearch.reporting.console import clock
+from archsearch.reporting.console import format_value as _fmt
 from archsearch.reporting.drawing import architecture_svg
+from archsearch.reporting.pareto import front_entries, plot_pareto
 from archsearch.reporting.plots import (
     SearchLabels,
     _curves_figure,
@@ -233,6 +236,7 @@ def _run_section(run: RunView, name: str, index: int, level: int) -> str:
         f"<div class='grid'>{_run_card(run)}{_result_card(run)}</div>",
         _notes(run),
         f"<{sub}>Search</{sub}>{_search_plots(run)}",
+        _pareto(run, sub),
         f"<{sub}>The best trial</{sub}><div class='split'>{_architecture(run)}",
         f"<div class='stack'>{_curves(run)}{_final(run)}</div></div>",
         f"<{sub}>Every trial</{sub}>{_trials_box(run)}</section>",
@@ -357,21 +361,6 @@ def _facts(rows: Sequence[tuple[str, Any]]) -> str:
     return f"<table class='facts'>{''.join(cells)}</table>"
 
 
-def _fmt(value: Any) -> str:
-    """A value as the report writes it: thousands separated, four decimals, "—" unknown."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4f}"
-    return str(value)
-
-
 # -- pictures -----------------------------------------------------------------------------
 
 
@@ -411,6 +400,32 @@ def _search_plots(run: RunView) -> str:
     else:
         cards.append(_card("Controller entropy", "<p>This strategy reports no entropy.</p>"))
     return f"<div class='grid'>{''.join(cards)}</div>"
+
+
+def _pareto(run: RunView, heading: str) -> str:
+    """For a search of several objectives: pareto.png's plot and the front's trials; for
+    one objective, nothing."""
+    try:
+        objectives = parse_objectives(run.config.get("objectives") or "accuracy")
+    except ValueError:
+        return ""
+    if len(objectives) < 2:
+        return ""
+    front = front_entries(run.trials, objectives)
+    labels = run.labels()
+    svg = _plot_svg(lambda path: plot_pareto(run.trials, objectives, path, labels))
+    keys = [METRICS[name] for name in objectives]
+    head = "".join(f"<th class=num>{esc(k)}</th>" for k in ["trial", *keys, "reward"])
+    rows = "".join(
+        "<tr class='front'>"
+        + "".join(f"<td class='num'>{esc(_fmt(e.get(k)))}</td>" for k in ["trial", *keys, "reward"])
+        + "</tr>"
+        for e in front
+    )
+    table = f"<div class='scroll'><table class='front-table'><tr>{head}</tr>{rows}</table></div>"
+    title = f"Pareto front of {', '.join(objectives)}: {len(front)} trials"
+    plot = _card("Trials and their front", _svg_img(svg or "", "Pareto front"))
+    return f"<{heading}>Pareto front</{heading}><div class='stack'>{plot}{_card(title, table)}</div>"
 
 
 def _curves(run: RunView) -> str:
