@@ -212,6 +212,42 @@ def test_the_loop_rescores_repeats_only_when_the_shared_weights_changed(steps, t
     assert len({t.result.metrics["weight_steps"] for t in found}) == trials
 
 
+def test_the_shared_evaluator_searches_the_supernet_a_one_shot_run_trained(tmp_path, capsys):
+    """`supernet=RUN` scores on the weights RSPS left: the one architecture of a one-operation
+    space scores exactly what the RSPS run recorded for it at its last epoch, unlike a fresh
+    supernet; a run of another kind or other space options is one line, exit code 2."""
+    images = write_image_folder(tmp_path / "images", counts=(("train", 12), ("test", 4)), size=8)
+    space = ["--space", "nb201", "--space-option", "channels=4", "--space-option",
+             "cells_per_stage=1", "--space-option", "ops=nor_conv_1x1"]  # fmt: skip
+    common = ["--data-dir", str(images), *space, "--final-epochs", "0", "--batch-size", "8"]
+    rsps = tmp_path / "rsps"
+    assert main(["search", *common, "--strategy", "rsps", "--epochs", "2", "--out", str(rsps)]) == 0
+
+    def shared(out, *options):
+        args = ["--strategy", "random", "--trials", "1", "--evaluator", "shared"]
+        options = [x for o in options for x in ("--evaluator-option", o)]
+        return main(["search", *common, *args, *options, "--out", str(tmp_path / out)])
+
+    assert shared("on", f"supernet={rsps}") == 0
+    assert shared("fresh", "warmup_epochs=0") == 0
+    trained, on, fresh = (trials_of_run(tmp_path / name)[-1] for name in ("rsps", "on", "fresh"))
+    assert on.arch == trained.arch == fresh.arch
+    assert on.result.metrics["val_loss"] == trained.result.metrics["val_loss"]
+    assert fresh.result.metrics["val_loss"] != trained.result.metrics["val_loss"]
+    assert on.result.metrics["params"] == trained.result.metrics["params"]
+    capsys.readouterr()
+    assert shared("bad", f"supernet={tmp_path / 'fresh'}") == 2
+    assert "a random search has no trained supernet" in capsys.readouterr().err
+    common[common.index("channels=4")] = "channels=6"
+    assert shared("wide", f"supernet={rsps}") == 2
+    assert "its supernet has other shapes" in capsys.readouterr().err
+
+
+def trials_of_run(run):
+    with Ledger.open(run / "ledger.sqlite", readonly=True) as ledger:
+        return list(ledger)
+
+
 def test_a_one_shot_method_on_a_space_without_a_supernet_is_a_usage_error(tmp_path, capsys):
     args = ["search", "--dataset", "iris", "--space", "mlp", "--strategy", "darts"]
     assert main([*args, "--out", str(tmp_path / "run")]) == 2

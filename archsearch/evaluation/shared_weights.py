@@ -10,19 +10,31 @@ evaluation), so an architecture scored again later may score differently: the ev
 says so (`rescores`) and the loop scores repeats again instead of answering them from the
 ledger. Its state is the supernet's weights, too big to send to worker processes with every
 trial: `parallel_safe` is False (the inline executor only).
+
+With `supernet=RUN` it skips the warm-up and starts from the supernet a one-shot search
+(`--strategy darts|enas|rsps`) trained in run directory RUN: a strategy then searches, in
+seconds per proposal, the supernet that search paid for (e.g. evolution on ENAS's weights).
+The run must be of the same space, space options and data shape.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
+import torch
+
+from archsearch.errors import UsageError
 from archsearch.evaluation.base import Context, Evaluator
 from archsearch.evaluation.result import Result
 from archsearch.evaluation.rewards import REWARDS
 from archsearch.evaluation.trainer import TrainConfig
+from archsearch.ledger import Ledger
+from archsearch.oneshot import ONESHOTS
 from archsearch.oneshot.rsps import RandomSharing, RandomSharingOptions
 
 __all__ = ["SharedWeightsEvaluator", "SharedWeightsOptions"]
@@ -33,12 +45,14 @@ class SharedWeightsOptions(RandomSharingOptions):
     """`warmup_epochs` of supernet training before the first score; `steps` weight steps
     after each evaluation (0: the weights stay fixed, and repeats are answered from the
     ledger); `val_rows` validation rows each score uses (None: all); `seed` of the supernet's
-    initialisation and sampling. The weights' optimiser: `WeightOptions`."""
+    initialisation and sampling; `supernet`, a one-shot run directory whose trained supernet
+    replaces the warm-up ("": none). The weights' optimiser: `WeightOptions`."""
 
     warmup_epochs: int = 10
     steps: int = 0
     val_rows: int | None = None
     seed: int = 0
+    supernet: str = ""
     limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
         **RandomSharingOptions.limits,
         "warmup_epochs": (0, 1_000_000, True),
@@ -70,6 +84,9 @@ class SharedWeightsEvaluator(Evaluator):
         self.rescores = o.steps > 0
         #: weight steps the supernet has taken: a score is of the weights at that count
         self.weight_steps = 0
+        if o.supernet:
+            self.sharing.supernet.load_state_dict(trained_supernet(Path(o.supernet), context))
+            self.sharing.epochs_done = o.warmup_epochs  # trained: no warm-up
 
     def warm_up(self) -> None:
         """Train the supernet for the warm-up epochs it has not had yet."""
@@ -84,7 +101,9 @@ class SharedWeightsEvaluator(Evaluator):
         except (RuntimeError, ValueError) as exc:
             return self.failed(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         point = {f"val_{k}": v for k, v in metrics.items()}
-        values = {**point, "weight_steps": float(self.weight_steps)}
+        space, shape = self.context.space, self.sharing.data.input_shape
+        params = space.count_params(arch, shape, self.task.output_spec())
+        values = {**point, "params": params, "weight_steps": float(self.weight_steps)}
         reward = max(
             REWARDS[self.context.reward]([point], values, self.task), self.task.reward_floor
         )
@@ -112,3 +131,35 @@ class SharedWeightsEvaluator(Evaluator):
         if "sharing" in state:
             self.sharing.load_state_dict(state["sharing"])
             self.weight_steps = int(state["weight_steps"])
+
+
+def trained_supernet(run: Path, context: Context) -> dict[str, torch.Tensor]:
+    """The supernet weights the one-shot search in run directory `run` saved with its last
+    epoch; `UsageError` (one line) if `run` is not such a run of this space, or its supernet
+    has other shapes (other space options or data)."""
+    try:
+        config = json.loads((run / "config.json").read_text())
+        with Ledger.open(run / "ledger.sqlite", readonly=True) as ledger:
+            state = ledger.load_state()
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"supernet={run}: not a readable run directory ({type(exc).__name__}); give the "
+            "directory of a finished `--strategy darts|enas|rsps` search"
+        ) from None
+    method, space = config.get("strategy"), config.get("space")
+    if method not in ONESHOTS or not state or "oneshot" not in state:
+        raise UsageError(
+            f"supernet={run}: a {method} search has no trained supernet; give the directory "
+            "of a `--strategy darts|enas|rsps` search with at least one epoch"
+        )
+    if space != context.space.name:
+        raise UsageError(f"supernet={run}: its space is {space}, not {context.space.name}")
+    weights = state["oneshot"]["supernet"]
+    expected = context.space.supernet(context.data.input_shape, context.task.output_spec())
+    shapes = {k: tuple(v.shape) for k, v in expected.state_dict().items()}
+    if shapes != {k: tuple(v.shape) for k, v in weights.items()}:
+        raise UsageError(
+            f"supernet={run}: its supernet has other shapes than this run's; use the same "
+            "--space-option values and data as that search"
+        )
+    return weights
