@@ -170,8 +170,14 @@ def _curves_figure(
         for label, curve, prefix in series:
             key = f"{prefix}_{metric}"
             if curve and all(key in p for p in curve):
-                axes.plot([p["epoch"] for p in curve], [p[key] for p in curve], label=label)
+                marker = "o" if len(curve) == 1 else None  # one epoch: a point, not a line
+                xs, ys = [p["epoch"] for p in curve], [p[key] for p in curve]
+                axes.plot(xs, ys, marker=marker, label=label)
         axes.set(xlabel="epoch", ylabel=score_name(metric))
+        low, high = axes.get_xlim()
+        if high - low < 2:  # a single epoch: room for whole-number ticks around it
+            middle = round((low + high) / 2)
+            axes.set_xlim(middle - 1, middle + 1)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
         axes.legend()
