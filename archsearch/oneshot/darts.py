@@ -55,7 +55,7 @@ class DartsOptions(WeightOptions):
 
 
 class Darts(OneShot):
-    """DARTS over any space whose supernet mixes operations (nb201)."""
+    """DARTS over any space whose supernet mixes operations (nb201, darts)."""
 
     name = "darts"
     Options = DartsOptions

@@ -164,8 +164,9 @@ def _last(ledger: Ledger) -> Trial | None:
 
 def plot_alpha(trials: list[Trial], path: Path, title: str = "") -> Any:
     """DARTS's architecture weights per edge over the epochs: one panel per decision, one
-    line per operation (the trials' `alpha/<decision>/<choice>` stats). None (no file) when
-    the trials hold no alpha."""
+    line per operation (the trials' `alpha/<decision>/<choice>` stats); one shared legend,
+    or one per panel when decisions have different choices. None (no file) when the trials
+    hold no alpha."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -192,8 +193,12 @@ def plot_alpha(trials: list[Trial], path: Path, title: str = "") -> Any:
         ax.set_ylabel("softmax(alpha)")
     for ax in axes[len(series) :]:
         ax.set_visible(False)
-    handles, names = axes[0].get_legend_handles_labels()
-    figure.legend(handles, names, loc="outside lower center", ncols=min(len(names), 5))
+    if len({tuple(choices) for choices in series.values()}) > 1:  # darts: pairs and ops
+        for ax in axes[: len(series)]:
+            ax.legend(fontsize="x-small", ncols=2, loc="upper right")
+    else:
+        handles, names = axes[0].get_legend_handles_labels()
+        figure.legend(handles, names, loc="outside lower center", ncols=min(len(names), 5))
     figure.suptitle(title or "Architecture weights per edge")
     figure.savefig(path, dpi=110)
     return figure

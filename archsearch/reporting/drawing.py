@@ -267,13 +267,16 @@ def _extent(boxes: dict[str, Box], links: Sequence[Link]) -> tuple[float, float,
 
 # -- drawing ---------------------------------------------------------------------------------
 def drawing_figure(space: Space, arch: Architecture, name: str | None = None) -> Figure:
-    """The figure of `arch`: its graph, and the graph's `context` beside it, each panel with
-    its title (`name`, if given, before the architecture's) and note; sized in inches from
-    the layout, so that text keeps its size."""
+    """The figure of `arch`: its graph, and the graph's `context` beside it (and that one's
+    context beside that), each panel with its title (`name`, if given, before the
+    architecture's) and note; sized in inches from the layout, so that text keeps its size."""
     graph = space.graph(arch)
     if name:
         graph = replace(graph, title=f"{name} — {graph.title}")
-    panels = [layout(g) for g in (graph, graph.context) if g is not None]
+    graphs = [graph]
+    while graphs[-1].context is not None:  # a context may have its own (darts: two cells)
+        graphs.append(graphs[-1].context)
+    panels = [layout(g) for g in graphs]
     width = sum(p.width for p in panels) + PANEL_GAP * (len(panels) - 1) + 2 * MARGIN
     height = max(p.height for p in panels) + 2 * MARGIN
     figure = Figure(figsize=(width, height))

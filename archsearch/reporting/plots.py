@@ -171,7 +171,9 @@ def _curves_figure(
             key = f"{prefix}_{metric}"
             if curve and all(key in p for p in curve):
                 marker = "o" if len(curve) == 1 else None  # one epoch: a point, not a line
-                xs, ys = [p["epoch"] for p in curve], [p[key] for p in curve]
+                # a curve without epochs (a one-shot trial's one score): its points in order
+                xs = [p.get("epoch", i) for i, p in enumerate(curve, start=1)]
+                ys = [p[key] for p in curve]
                 axes.plot(xs, ys, marker=marker, label=label)
         axes.set(xlabel="epoch", ylabel=score_name(metric))
         low, high = axes.get_xlim()

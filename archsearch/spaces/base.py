@@ -137,7 +137,7 @@ class ArchGraph:
     `archsearch.reporting.drawing` renders, kept free of any drawing so that each space says
     only what its decisions mean. `note` explains conventions (how inputs combine);
     `context` is a second graph drawn beside this one, such as the fixed network around a
-    searched cell."""
+    searched cell (it may have a context of its own: darts draws two cells, then the network)."""
 
     title: str
     nodes: tuple[GraphNode, ...]
@@ -227,8 +227,8 @@ class Space(ABC):
         weighted by its row (DARTS). See `archsearch.oneshot.base`. This default: the space
         does not support weight sharing."""
         raise UsageError(
-            f"space {self.name!r} does not support weight sharing (no supernet); use a space "
-            "that does (nb201, enas) or a strategy that trains each child (--strategy random)"
+            f"space {self.name!r} does not support weight sharing (no supernet); use a space that "
+            "does (nb201, darts, enas) or a strategy that trains each child (--strategy random)"
         )
 
     @classmethod

@@ -238,7 +238,7 @@ class MacroNet(nn.Module):
         if not isinstance(arch, Architecture) or self.space is None:
             raise UsageError(
                 "the enas supernet runs one architecture at a time (net(x, arch)); it cannot "
-                "mix operations with weights (DARTS): use the nb201 space for DARTS"
+                "mix operations with weights (DARTS): use the nb201 or darts space for DARTS"
             )
         return self.space.specs(arch)
 

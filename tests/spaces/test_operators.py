@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from archsearch.spaces.cell import NB201Space
 from archsearch.spaces.cnn import CNNSpace
+from archsearch.spaces.darts import DartsSpace
 from archsearch.spaces.enas import ENASSpace
 from archsearch.spaces.mlp import MLPSpace
 
@@ -17,9 +18,10 @@ SPACES = {
     "cnn": CNNSpace(layers=4, strides=(1, 2), pooling=True),
     "enas": ENASSpace(layers=5),
     "nb201": NB201Space(),
+    "darts": DartsSpace(),
 }
 #: Spaces whose decisions are all always active: an operator's effect is exact there.
-FLAT = ("cnn", "nb201", "enas")
+FLAT = ("cnn", "nb201", "enas", "darts")
 SEEDS = st.integers(0, 2**32 - 1)
 
 

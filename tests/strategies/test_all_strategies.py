@@ -14,6 +14,7 @@ from archsearch.ledger import Ledger
 from archsearch.loop import Budget, run_search
 from archsearch.spaces.cell import NB201Space
 from archsearch.spaces.cnn import CNNSpace
+from archsearch.spaces.darts import DartsSpace
 from archsearch.spaces.enas import ENASSpace
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import STRATEGIES, get_strategy
@@ -24,6 +25,7 @@ SPACES = {
     "cnn": CNNSpace(layers=3, heights=(1, 3), widths=(1, 3), filters=(4, 8)),
     "enas": ENASSpace(layers=4, channels=4),
     "nb201": NB201Space(),
+    "darts": DartsSpace(),
 }
 #: Two architectures only: the third proposal in flight cannot be new.
 TINY = MLPSpace(max_layers=1, widths=(8, 16), activations=("relu",), dropouts=())
