@@ -173,6 +173,15 @@ def chain_graph(
     return ArchGraph(title, nodes, consecutive(nodes))
 
 
+def check_image_classifier(space: str, input_shape: Sequence[int], output: OutputSpec) -> None:
+    """`ValueError` (one line) unless `input_shape` is an image's (C, H, W) and `output` a
+    vector: what a space of image classifiers (regressors) builds for."""
+    if len(input_shape) != 3:
+        raise ValueError(f"the {space} space needs image inputs (C, H, W), got {input_shape}")
+    if not output.is_vector:
+        raise ValueError(f"the {space} space outputs vectors, not {output.shape}")
+
+
 class Space(ABC):
     """A search space: its decisions, sampling, validation, network building and the operators
     strategies use (mutation, crossover, numeric encoding). Spaces know nothing of strategies.

@@ -31,6 +31,7 @@ from archsearch.spaces.base import (
     GraphEdge,
     GraphNode,
     Space,
+    check_image_classifier,
     consecutive,
     listed,
 )
@@ -101,10 +102,7 @@ class NB201Space(Space):
     def build(
         self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
     ) -> nn.Module:
-        if len(input_shape) != 3:
-            raise ValueError(f"the nb201 space needs image inputs (C, H, W), got {input_shape}")
-        if not output.is_vector:
-            raise ValueError(f"the nb201 space outputs vectors, not {output.shape}")
+        check_image_classifier("nb201", input_shape, output)
         return NB201Network(
             self.cell_ops(arch), input_shape[0], output.size, self.channels, self.cells_per_stage
         )

@@ -41,6 +41,7 @@ from archsearch.spaces.base import (
     GraphEdge,
     GraphNode,
     Space,
+    check_image_classifier,
     consecutive,
     listed,
 )
@@ -147,10 +148,7 @@ class DartsSpace(Space):
     def build(
         self, arch: Architecture, input_shape: Sequence[int], output: OutputSpec
     ) -> nn.Module:
-        if len(input_shape) != 3:
-            raise ValueError(f"the darts space needs image inputs (C, H, W), got {input_shape}")
-        if not output.is_vector:
-            raise ValueError(f"the darts space outputs vectors, not {output.shape}")
+        check_image_classifier("darts", input_shape, output)
         return DartsNetwork(
             self.plans(arch), input_shape[0], output.size, self.channels, self.cells
         )

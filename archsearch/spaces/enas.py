@@ -46,6 +46,7 @@ from archsearch.spaces.base import (
     Inputs,
     Space,
     chain_nodes,
+    check_image_classifier,
     listed,
 )
 from archsearch.tasks.base import OutputSpec
@@ -113,10 +114,7 @@ class ENASSpace(Space):
         return {key: state[key] for key in keys.state_dict()}
 
     def _shape(self, input_shape: Sequence[int], output: OutputSpec) -> tuple[Any, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(f"the enas space needs image inputs (C, H, W), got {input_shape}")
-        if not output.is_vector:
-            raise ValueError(f"the enas space outputs vectors, not {output.shape}")
+        check_image_classifier("enas", input_shape, output)
         return tuple(input_shape), output.size, self.channels
 
     # -- drawings ------------------------------------------------------------------------------
