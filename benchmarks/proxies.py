@@ -1,6 +1,6 @@
 """Zero-cost proxies on NAS-Bench-201: how well they rank cells, and what they buy a search.
 
-Three parts (prints, never asserts; JSON under benchmarks/results/):
+The parts (print, never assert; JSON under benchmarks/results/):
 
 - `correlation`: scores `--cells` random nb201 cells (real networks of the nb201 space, at
   `--channels`/`--cells-per-stage`) with every proxy of `ProxyEvaluator` on real CIFAR-10
@@ -11,13 +11,18 @@ Three parts (prints, never asserts; JSON under benchmarks/results/):
 - `warm`: a search warm-started by a proxy (the `--top` best-scored of `--pool` random cells,
   scored in `correlation`, queued first through `Strategy.warm_start`) against the same search
   cold, on the tabular evaluator, best accuracy at 25/50/100 queries over `--seeds`.
+- `rank`: after a screened search of `--budget` queries, how well each `--model` predictor
+  ranks `--cells` random table cells it has not seen (Spearman, Kendall with the table).
 - `screen`: searches with the predictor screening (`screen=K` strategy option) against the
-  same searches unscreened, same budgets and seeds.
+  same searches unscreened, same budgets and seeds; `--model lstm` (reinforce only) screens
+  with the predictor head on the controller's LSTM instead of a separate model.
 
 Usage:
     python benchmarks/proxies.py correlation --cells 500 --channels 8 --cells-per-stage 1
     python benchmarks/proxies.py warm --scores benchmarks/results/proxies_correlation.json
     python benchmarks/proxies.py screen --seeds 0-19
+    python benchmarks/proxies.py screen --strategies reinforce --model lstm --seeds 0-19
+    python benchmarks/proxies.py rank --strategies reinforce --model forest,lstm --budget 50
 """
 
 from __future__ import annotations
@@ -231,6 +236,7 @@ def warm(args: argparse.Namespace) -> dict[str, Any]:
 def screen(args: argparse.Namespace) -> dict[str, Any]:
     """Screened against unscreened searches, per strategy."""
     out: dict[str, Any] = {"screen": args.screen, "model": args.model, "results": {}}
+    out["seconds_per_search"] = {}
     for strategy in args.strategies.split(","):
         options = json.loads(args.options).get(strategy, {})
         screened = {
@@ -239,12 +245,53 @@ def screen(args: argparse.Namespace) -> dict[str, Any]:
             "screen_model": args.model,
             "screen_after": args.after,
         }
-        runs = {
-            "unscreened": [search_curve(strategy, s, args.budget, options, []) for s in args.seeds],
-            "screened": [search_curve(strategy, s, args.budget, screened, []) for s in args.seeds],
-        }
+        runs, seconds = {}, {}
+        for variant, given in (("unscreened", options), ("screened", screened)):
+            start = time.perf_counter()
+            runs[variant] = [search_curve(strategy, s, args.budget, given, []) for s in args.seeds]
+            seconds[variant] = (time.perf_counter() - start) / len(args.seeds)
         out["results"][strategy] = {k: summary(v) for k, v in runs.items()}
+        out["seconds_per_search"][strategy] = seconds
+        out.setdefault("per_seed", {})[strategy] = {  # for paired comparisons across files
+            k: {str(b): [100 * c[b - 1] for c in v] for b in BUDGETS if b <= args.budget}
+            for k, v in runs.items()
+        }
         report(strategy, out["results"][strategy])
+    return out
+
+
+def rank(args: argparse.Namespace) -> dict[str, Any]:
+    """How well each screening predictor ranks architectures it has not seen: after a screened
+    search of `--budget` queries, Spearman and Kendall correlation of its predictions for
+    `--cells` random table cells (drawn per seed) with their table accuracy."""
+    from scipy.stats import kendalltau, spearmanr
+
+    evaluator = _EVALUATOR["tabular"]
+    keys = sorted(evaluator.table)
+    out: dict[str, Any] = {"results": {}}
+    for model in args.model.split(","):
+        options = {"screen": args.screen, "screen_model": model, "screen_after": args.after}
+        per_seed = []
+        for seed in args.seeds:
+            strategy = get_strategy(args.strategies, evaluator.space, seed=seed, **options)
+            with Ledger(":memory:") as ledger:
+                run_search(strategy, evaluator, ledger, Budget(trials=args.budget), seed=seed)
+            cells = random.Random(20_000 + seed).sample(keys, args.cells)
+            predicted = strategy.screen.predict([evaluator.space.from_string(k) for k in cells])
+            truth = [evaluator.table[k] for k in cells]
+            per_seed.append(
+                (spearmanr(predicted, truth).statistic, kendalltau(predicted, truth).statistic)
+            )
+        values = np.asarray(per_seed)
+        out["results"][model] = {
+            name: {"mean": float(values[:, i].mean()), "std": float(values[:, i].std())}
+            for i, name in enumerate(("spearman", "kendall"))
+        }
+        out["results"][model]["per_seed"] = values.tolist()
+        print(f"{model:7s} " + "  ".join(
+            f"{n} {v['mean']:+.3f}±{v['std']:.3f}"
+            for n, v in out["results"][model].items() if n != "per_seed"
+        ), flush=True)  # fmt: skip
     return out
 
 
@@ -257,7 +304,7 @@ def report(strategy: str, results: dict[str, Any]) -> None:
 # -- command line --------------------------------------------------------------------------------
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=("correlation", "rescore", "warm", "screen"))
+    p.add_argument("part", choices=("correlation", "rescore", "warm", "screen", "rank"))
     p.add_argument("--out", default="")
     p.add_argument("--seed", type=int, default=0, help="which cells are scored")
     p.add_argument("--cells", type=int, default=500)
@@ -277,7 +324,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--pool", type=int, default=500)
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--screen", type=int, default=10)
-    p.add_argument("--model", default="forest")
+    p.add_argument("--model", default="forest", help="forest, gp or lstm (rank: a list)")
     p.add_argument("--after", type=int, default=10)
     return p.parse_args()
 
@@ -289,6 +336,7 @@ def main() -> None:
     _EVALUATOR["tabular"] = TableLookup(table.context, table=str(table_path()))
     start = time.perf_counter()
     parts = {"correlation": correlation, "rescore": rescore, "warm": warm, "screen": screen}
+    parts["rank"] = rank
     out = parts[args.part](args)
     if args.part != "rescore":  # (a rescore keeps the scoring run's settings and times)
         out["args"] = {k: v for k, v in vars(args).items()}

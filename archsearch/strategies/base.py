@@ -58,7 +58,7 @@ class Strategy(ABC):
         #: architectures `ask` returns before any proposal (a warm start), first first
         self.queue: list[Architecture] = []
         #: the accuracy predictor that screens proposals (strategy option `screen`), or None
-        self.screen = Screen.of(space, self.options, seed)
+        self.screen = Screen.of(space, self.options, seed, self.name)
 
     def warm_start(self, archs: list[Architecture]) -> None:
         """Have `ask` return `archs`, in order, before its own proposals (e.g. the

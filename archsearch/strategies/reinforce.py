@@ -34,6 +34,10 @@ the LSTM cells and the softmax heads have no bias (as in ENAS's controller), and
 start at PyTorch's defaults (embeddings N(0, 1)) instead of U(-0.08, 0.08). With the paper's
 small initialisation the hidden states at different anchors are nearly equal, so every edge
 gets the same probability and the controller cannot learn which skip connections to make.
+
+With `screen=K screen_model=lstm` the controller is also the accuracy predictor that screens
+its K samples (`shared_predictor.py`): a linear head on its final hidden state, trained on the
+told rewards, its gradient shared with the LSTM; its steps follow each policy-gradient step.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from archsearch.evaluation.result import Result
 from archsearch.spaces.base import Architecture, Categorical, Decision, Inputs, Space, Value
 from archsearch.strategies.base import Strategy
 from archsearch.strategies.screening import ScreeningOptions
+from archsearch.strategies.shared_predictor import SharedPredictor
 
 
 @dataclasses.dataclass
@@ -74,6 +79,8 @@ class Options(ScreeningOptions):
         "grad_clip": ((0.0,), 1e9, False),
         "skip_target": ((0.0,), (1.0,), False),
         "skip_weight": (0.0, 1000.0, False),
+        "screen_lr": ((0.0,), 100.0, False),
+        "screen_steps": (1, 100_000, True),
     }
     lstm_layers: int = 2  # stacked LSTM cells (1 learns skip patterns more reliably: tests)
     hidden: int = 35  # units per LSTM layer (also the embedding size)
@@ -90,6 +97,12 @@ class Options(ScreeningOptions):
     # (start, step, every): the space's "depth" decision is not sampled but set to
     # start + step * (results told // every), within its choices (Zoph & Le: 6, 2, 1600)
     depth_schedule: tuple[int, ...] = ()
+    # the shared-LSTM predictor (screen_model=lstm): Adam learning rate (3e-3: chosen on
+    # NAS-Bench-201 seeds 100-109 against 1e-2 and 1e-3, docs/proxies.md), steps after each
+    # policy-gradient step, and whether its gradient trains the LSTM (false: the head only)
+    screen_lr: float = 3e-3
+    screen_steps: int = 10
+    screen_share: bool = True
 
 
 Walk = tuple[dict[str, Value], torch.Tensor, torch.Tensor, dict[str, list[float]]]
@@ -183,10 +196,20 @@ class _Step:
             logits = self.tanh_constant * torch.tanh(logits)
         return logits
 
-    def choose(self, decision: Decision, chosen: dict[str, Value]) -> Value:
+    def advance(self) -> None:
+        """One step of the stacked LSTM on the current input; `x` becomes its output."""
         for i, cell in enumerate(self.c.cells):
             self.state[i] = cell(self.x, self.state[i])
             self.x = self.state[i][0]
+
+    def final_state(self) -> torch.Tensor:
+        """After the walk: one more step on the last choice, so the output, shape
+        (1, hidden), has read every decision (what the shared predictor's head reads)."""
+        self.advance()
+        return self.x
+
+    def choose(self, decision: Decision, chosen: dict[str, Value]) -> Value:
+        self.advance()
         index = self.index[decision.name]
         if self.forced is not None and decision.name in self.forced:
             assert isinstance(decision, Categorical), "only Categoricals can be forced"
@@ -266,6 +289,14 @@ class Reinforce(Strategy):
             torch.manual_seed(seed)
             self.controller = Controller(space, o.lstm_layers, o.hidden)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=o.lr)
+        #: the predictor sharing the controller's LSTM (`screen_model=lstm`), or None
+        self.predictor: SharedPredictor | None = None
+        if self.screen is not None and o.screen_model == "lstm":
+            self.predictor = SharedPredictor(
+                self.final_state, o.hidden, self.controller.parameters(),
+                o.screen_lr, o.screen_steps, o.screen_share, seed,
+            )  # fmt: skip
+            self.screen.supply(self.predictor)
         self.generator = torch.Generator().manual_seed(seed)
         self.baseline: float | None = None
         self.pending: list[tuple[Architecture, float]] = []
@@ -292,6 +323,8 @@ class Reinforce(Strategy):
         self.pending.append((arch, float(result.reward)))
         if len(self.pending) >= self.options.batch_size:
             self._update()
+            if self.predictor is not None and self.screen is not None:
+                self.predictor.fit(self.screen.told)
 
     def _update(self) -> None:
         """One REINFORCE step on the pending batch, then fold its rewards into the baseline
@@ -354,6 +387,10 @@ class Reinforce(Strategy):
             temperature=o.temperature, tanh_constant=o.tanh_constant, **kwargs
         )
 
+    def final_state(self, arch: Architecture) -> torch.Tensor:
+        """The controller's final hidden state after reading `arch` (teacher forcing)."""
+        return self._trace(given=arch.as_dict())[1].final_state()
+
     def _trace(self, given: Mapping[str, Value]) -> tuple[dict[str, Value], _Step]:
         """The teacher-forced walk along `given` with its step (for the loss terms)."""
         o = self.options
@@ -398,6 +435,7 @@ class Reinforce(Strategy):
             "told": self.told,
             "last_entropy": self.last_entropy,
             "last_entropy_max": self.last_entropy_max,
+            **({"predictor": self.predictor.state_dict()} if self.predictor is not None else {}),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -411,6 +449,8 @@ class Reinforce(Strategy):
         self.told = state["told"]
         self.last_entropy = state["last_entropy"]
         self.last_entropy_max = state.get("last_entropy_max")  # absent in older runs
+        if self.predictor is not None and "predictor" in state:
+            self.predictor.load_state_dict(state["predictor"])
 
 
 def _index_of(decision: Categorical, given: Mapping[str, Value]) -> int:

@@ -14,8 +14,14 @@ The predictor is a separate scikit-learn model (`screen_model`: `forest`, a rand
 since the last fit: a fit per tell cost a quarter of a second on the shared CPUs, a hundred of
 them per search, for predictions that barely move. It is fully determined by the results it was
 fitted to and the strategy's seed, so the state to resume is those results and how many of them
-the model saw. (Sharing the REINFORCE controller's LSTM as the predictor, as in the survey, is not
-built.)
+the model saw.
+
+A strategy may supply its own predictor instead (`Screen.supply`), one it trains itself: the
+survey's predictor that shares the REINFORCE controller's LSTM, `screen_model=lstm`, is
+`reinforce`'s (`shared_predictor.py`); other strategies refuse that name with a usage error.
+Such a predictor's state is the strategy's to save; the screen then only records, picks, and
+asks it for predictions. On NAS-Bench-201 it ranks unseen cells better than the forest but
+screens REINFORCE's samples slightly worse, at eight times the cost (docs/proxies.md).
 """
 
 from __future__ import annotations
@@ -23,14 +29,15 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from archsearch.errors import UsageError
 from archsearch.options import Options
 from archsearch.spaces.base import Architecture, Space
 
-__all__ = ["MODELS", "Screen", "ScreeningOptions"]
+__all__ = ["MODELS", "SUPPLIED", "Predictor", "Screen", "ScreeningOptions"]
 
 #: The predictor is refitted once the told results grew by this share since its last fit.
 REFIT_GROWTH = 0.1
@@ -52,13 +59,22 @@ def _gp(seed: int) -> Any:
 
 #: The predictors `screen_model` names: seed -> an unfitted scikit-learn regressor.
 MODELS: dict[str, Callable[[int], Any]] = {"forest": _forest, "gp": _gp}
+#: Predictors a strategy supplies itself (`Screen.supply`): name -> the strategy that has it.
+SUPPLIED: dict[str, str] = {"lstm": "reinforce"}
+
+
+class Predictor(Protocol):
+    """A predictor a strategy supplies and trains itself."""
+
+    def predict(self, archs: Sequence[Architecture]) -> np.ndarray: ...
 
 
 @dataclass
 class ScreeningOptions(Options):
     """`screen`: proposals drawn per ask, of which the predicted best is returned (0: off);
-    `screen_model`: the predictor (forest, gp); `screen_after`: results told before the
-    predictor is trusted (until then every ask is one plain proposal)."""
+    `screen_model`: the predictor (forest, gp; lstm with reinforce only); `screen_after`:
+    results told before the predictor is trusted (until then every ask is one plain
+    proposal)."""
 
     limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
         "screen": (0, 100_000, True),
@@ -73,21 +89,32 @@ class Screen:
     """The told (architecture, reward) pairs and the predictor fitted to them."""
 
     def __init__(self, space: Space, options: ScreeningOptions, seed: int) -> None:
-        if options.screen_model not in MODELS:
-            raise ValueError(
-                f"unknown screen_model {options.screen_model!r}; choose one of: {', '.join(MODELS)}"
-            )
         self.space, self.options, self.seed = space, options, seed
         self.told: list[tuple[Architecture, float]] = []
         self.model: Any = None
         self.fitted_on = 0  # how many told results the model was fitted to
+        self.supplied: Predictor | None = None  # the strategy's own predictor, if any
 
     @classmethod
-    def of(cls, space: Space, options: Any, seed: int) -> Screen | None:
-        """A screen if `options` (a strategy's) turn screening on, else None."""
-        if not isinstance(options, ScreeningOptions) or options.screen < 2:
+    def of(cls, space: Space, options: Any, seed: int, owner: str = "") -> Screen | None:
+        """A screen if `options` (those of strategy `owner`) turn screening on, else None;
+        a `UsageError` for a `screen_model` that `owner` does not have."""
+        if not isinstance(options, ScreeningOptions):
             return None
-        return cls(space, options, seed)
+        model = options.screen_model
+        if model not in MODELS and SUPPLIED.get(model, owner) != owner:
+            raise UsageError(
+                f"screen_model={model} shares the {SUPPLIED[model]} controller, so only "
+                f"--strategy {SUPPLIED[model]} has it; use {' or '.join(MODELS)} with {owner}"
+            )
+        if model not in MODELS and model not in SUPPLIED:
+            known = ", ".join([*MODELS, *SUPPLIED])
+            raise UsageError(f"unknown screen_model {model!r}; choose one of: {known}")
+        return cls(space, options, seed) if options.screen >= 2 else None
+
+    def supply(self, predictor: Predictor) -> None:
+        """Use `predictor`, trained and saved by the strategy, instead of a fitted model."""
+        self.supplied = predictor
 
     @property
     def ready(self) -> bool:
@@ -97,7 +124,10 @@ class Screen:
         self.told.append((arch, float(reward)))
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """Predicted rewards of `archs` from a model fitted to every told result."""
+        """Predicted rewards of `archs` from a model fitted to every told result (or from
+        the strategy's own predictor)."""
+        if self.supplied is not None:
+            return np.asarray(self.supplied.predict(archs))
         if self.model is None and self.fitted_on:  # resumed: first the model as it was
             self._fit(self.fitted_on)
         if self.model is None or len(self.told) >= self.fitted_on * (1 + REFIT_GROWTH) + 1:
