@@ -43,7 +43,10 @@ from archsearch.tasks.base import Task
 if TYPE_CHECKING:
     from archsearch.data.dataset import Dataset
 
-__all__ = ["OneShot", "batch_statistics", "supernet_memory"]
+__all__ = ["SCORE_SEED", "OneShot", "batch_statistics", "supernet_memory"]
+
+#: seed of the fixed row order in which `OneShot.score` runs a split
+SCORE_SEED = 0
 
 
 class OneShot(ABC):
@@ -181,7 +184,8 @@ class OneShot(ABC):
             raise UsageError(
                 f"the {self.space.name} supernet needs about {need / GIB:.1f} GiB even at batch "
                 f"{self.batch_size}, more than the {allowed / GIB:.1f} GiB allowed: reduce "
-                "--space-option channels or cells_per_stage, or raise --max-memory"
+                "--space-option channels or the cells (cells_per_stage for nb201, cells for "
+                "darts), or raise --max-memory"
             )
         self.memory_need = need
         if self.batch_size == first:
@@ -196,19 +200,23 @@ class OneShot(ABC):
         self, net: nn.Module, choice: Any, split: str = "val", rows: int | None = None
     ) -> dict[str, float]:
         """The task's metrics of the supernet running `choice` (an architecture or mixture
-        weights) on a split (its first `rows` rows if given). BatchNorm normalises with each
+        weights) on a split (`rows` of its rows if given). BatchNorm normalises with each
         batch's own statistics: the running ones mix every architecture the supernet ran (the
-        usual one-shot practice)."""
+        usual one-shot practice). The rows go in one fixed shuffled order (the same for every
+        call, the search's generators untouched): a split stored class by class would
+        otherwise give batches of one class, whose own statistics wreck the score, and its
+        first `rows` rows would be one class."""
         x, y = self.split(split)
-        x, y = x[:rows], y[:rows]
+        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(SCORE_SEED))
+        order = order[:rows]
         sums: dict[str, torch.Tensor] = {}
         with batch_statistics(net):
-            for rows in torch.arange(len(y)).split(max(256, 2 * self.batch_size)):
-                xb = self.prepare(x.index_select(0, rows))
-                yb = xb if self.task.targets_are_inputs else y.index_select(0, rows)
+            for chunk in order.split(max(256, 2 * self.batch_size)):
+                xb = self.prepare(x.index_select(0, chunk))
+                yb = xb if self.task.targets_are_inputs else y.index_select(0, chunk)
                 outputs = net(xb, choice).float()
                 _add(sums, self.task.batch_sums(outputs, yb.to(self.device)))
-        return self.task.metrics(sums, len(y))
+        return self.task.metrics(sums, len(order))
 
 
 @contextlib.contextmanager

@@ -15,7 +15,11 @@ The controller is the `reinforce` strategy's LSTM controller itself (`Reinforce.
 and squashed to 2.5 tanh, entropy bonus 1e-4, the KL penalty (weight 0.8) that pulls each
 skip connection's probability towards 0.4, Adam 3.5e-4. `derive` samples `derive_samples`
 architectures from the controller and keeps the one with the best score on one validation
-mini-batch, as the paper does before retraining it from scratch.
+mini-batch, as the paper does before retraining it from scratch. Two options (off by
+default, so derive is the paper's) make it sturdier on a weakly trained supernet:
+`derive_batches` scores every sample on the same N mini-batches (one batch of 64 per sample
+makes the pick mostly batch noise), and `max_free` applies P-DARTS's cap on parameter-free
+operations (pooling) to each sample, as DARTS's `cap` guard does.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any, ClassVar
 
 import torch
@@ -32,8 +37,9 @@ from torch import nn
 from archsearch.evaluation.result import Result
 from archsearch.evaluation.trainer import _optimizer, lr_factor
 from archsearch.oneshot.base import OneShot, batch_statistics
+from archsearch.oneshot.guards import PARAMETER_FREE
 from archsearch.options import Options as BaseOptions
-from archsearch.spaces.base import Architecture
+from archsearch.spaces.base import Architecture, Categorical
 from archsearch.strategies.reinforce import Options as ReinforceOptions
 from archsearch.strategies.reinforce import Reinforce
 
@@ -64,6 +70,8 @@ class Options(BaseOptions):
         "weight_steps": (1, 10**9, True),
         "controller_steps": (0, 10**9, True),
         "derive_samples": (1, 10**6, True),
+        "derive_batches": (1, 10**6, True),
+        "max_free": (0, 10**6, True),
         "weight_grad_clip": ((0.0,), 1e9, False),
     }
     lstm_layers: int = 1  # the paper: one LSTM layer
@@ -79,6 +87,12 @@ class Options(BaseOptions):
     weight_steps: int | None = None  # shared-weight steps per epoch; None: one pass of train
     controller_steps: int = 5  # controller steps per epoch (each on `batch_size` samples)
     derive_samples: int = 100  # architectures `derive` samples and scores
+    # None: each derive sample scored on its own next validation mini-batch (the paper's);
+    # N: every sample scored on the same N mini-batches (a fair comparison, less noise)
+    derive_batches: int | None = None
+    # P-DARTS's cap: derive keeps at most this many parameter-free operations (pooling, skip,
+    # none) per sample, the rest replaced by operations with weights; None: no cap (the paper's)
+    max_free: int | None = None
     weight_grad_clip: float | None = 5.0  # clip the shared weights' gradient norm
 
 
@@ -174,22 +188,57 @@ class ENAS(OneShot):
 
     # -- the answer ------------------------------------------------------------------------------
     def derive(self) -> Architecture:
-        """The best of `derive_samples` controller samples, each scored on one validation
-        mini-batch (the same batch order after every call: derive does not move the search's
-        random state)."""
+        """The best of `derive_samples` controller samples (each capped to `max_free`
+        parameter-free operations when that is set), scored on one validation mini-batch each
+        as in the paper, or all on the same `derive_batches` mini-batches. Derive does not
+        move the search's random state: the same batches and samples after every call."""
         generator_state = self.generator.get_state()
         controller_state = self.controller.generator.get_state()
+        try:
+            return self._best_sample()
+        finally:
+            self.generator.set_state(generator_state)
+            self.controller.generator.set_state(controller_state)
+
+    def _best_sample(self) -> Architecture:
+        o = self.options
         batches = self.val_batches()
+        shared = None if o.derive_batches is None else list(islice(batches, int(o.derive_batches)))
         best: tuple[float, Architecture] | None = None
-        for _ in range(self.options.derive_samples):
-            arch = self.sample()
-            score = self.reward(arch, next(batches))
+        for _ in range(o.derive_samples):
+            arch = self.capped(self.sample())
+            chosen = shared or [next(batches)]
+            score = sum(self.reward(arch, batch) for batch in chosen) / len(chosen)
             if best is None or score > best[0]:
                 best = (score, arch)
-        self.generator.set_state(generator_state)
-        self.controller.generator.set_state(controller_state)
         assert best is not None
         return best[1]
+
+    def capped(self, arch: Architecture) -> Architecture:
+        """`arch` with at most `max_free` parameter-free operations (P-DARTS's cap, as DARTS's
+        `cap` guard): the free picks the controller finds most probable are kept, every other
+        one takes the operation with weights the controller finds most probable there.
+        Unchanged without `max_free`."""
+        limit = self.options.max_free
+        free = [
+            d
+            for d in self.space.decisions
+            if isinstance(d, Categorical) and str(arch.get(d.name)) in PARAMETER_FREE
+        ]
+        if limit is None or len(free) <= limit:
+            return arch
+        probs = self.controller.probabilities(arch)
+
+        def prob(decision: Categorical, choice: Any) -> float:
+            return probs[decision.name][decision.choices.index(choice)]
+
+        kept = sorted(free, key=lambda d: prob(d, arch[d.name]), reverse=True)[: int(limit)]
+        values = arch.as_dict()
+        for decision in free:
+            weighted = [c for c in decision.choices if str(c) not in PARAMETER_FREE]
+            if decision not in kept and weighted:
+                values[decision.name] = max(weighted, key=lambda c: prob(decision, c))
+        return Architecture(arch.space, tuple(values.items()))
 
     # -- resume ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

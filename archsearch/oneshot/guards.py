@@ -27,8 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = ["GUARDS", "PARAMETER_FREE", "Guard", "make_guard"]
 
-#: Operations without weights: what DARTS collapses onto.
-PARAMETER_FREE = frozenset({"none", "skip_connect", "avg_pool_3x3", "max_pool_3x3", "identity"})
+#: Operations without weights: what DARTS collapses onto (nb201's and darts's names; the enas macro
+#: space's pooling, which ENAS's `max_free` caps)
+PARAMETER_FREE = frozenset(
+    {"none", "skip_connect", "avg_pool_3x3", "max_pool_3x3", "identity"}
+    | {"avgpool3x3", "maxpool3x3"}
+)
 
 
 class Guard:
