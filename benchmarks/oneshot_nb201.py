@@ -45,6 +45,7 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "darts-guarded": ("darts", {}),
     "darts-plain": ("darts", {"guard": "none"}),
     "enas": ("enas", {}),
+    "enas-derive4": ("enas", {"derive_batches": 4}),  # every derive sample on the same 4 batches
     "rsps": ("rsps", {}),
 }
 
@@ -79,6 +80,8 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
     options = dict(options)
     if method_name == "darts":
         options.update(arch_lr=args.arch_lr, **dict(kv.split("=", 1) for kv in args.darts_option))
+    if method_name == "enas":
+        options.update(dict(kv.split("=", 1) for kv in args.enas_option))
     space = NB201Space(channels=args.channels, cells_per_stage=args.cells)
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch, device=args.device)
     start = time.perf_counter()
@@ -133,6 +136,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--arch-lr", type=float, default=3e-3, help="DARTS's alpha Adam lr")
     parser.add_argument("--darts-option", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--enas-option", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
