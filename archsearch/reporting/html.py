@@ -102,8 +102,12 @@ class RunView:
         return self.config.get(key)
 
     def best_trial(self) -> Trial | None:
-        """The successful trial with the highest reward, earliest on ties: `Ledger.best`."""
-        return self.best
+        """The successful trial with the highest reward, earliest on ties (`Ledger.best`),
+        or the one the summary says was retrained (`--final-rerank` may choose another)."""
+        chosen = ((self.summary or {}).get("best") or {}).get("trial")
+        if self.best is None or chosen in (None, self.best.number):
+            return self.best
+        return next((t for t in self.trials if t.number == chosen), self.best)
 
     def labels(self) -> SearchLabels:
         """What the run's plots say they show."""
@@ -425,7 +429,8 @@ def _pareto(run: RunView, heading: str) -> str:
     table = f"<div class='scroll'><table class='front-table'><tr>{head}</tr>{rows}</table></div>"
     title = f"Pareto front of {', '.join(objectives)}: {len(front)} trials"
     plot = _card("Trials and their front", _svg_img(svg or "", "Pareto front"))
-    return f"<{heading}>Pareto front</{heading}><div class='stack'>{plot}{_card(title, table)}</div>"
+    cards = f"<div class='stack'>{plot}{_card(title, table)}</div>"
+    return f"<{heading}>Pareto front</{heading}>{cards}"
 
 
 def _curves(run: RunView) -> str:
