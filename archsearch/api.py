@@ -146,9 +146,14 @@ class RunResult:
 
     @property
     def best(self) -> Best | None:
-        """The best trial (the highest validation reward; None if no trial succeeded)."""
+        """The best trial (the highest validation reward, or once the search has ended the
+        trial retrained: `--final-rerank` may choose another candidate; None if no trial
+        succeeded)."""
         with Ledger.open(self.path / LEDGER, readonly=True) as ledger:
             summary, trial = current_summary(self.path, len(ledger)), ledger.best()
+            chosen = ((summary or {}).get("best") or {}).get("trial")
+            if trial is not None and chosen not in (None, trial.number):
+                trial = next(t for t in ledger if t.number == chosen)
         if trial is None:
             return None
         if summary is None or summary.get("best") is None:

@@ -155,6 +155,7 @@ SEARCH_FIELDS = (
     "prune_options",
     "final_epochs",
     "final_models",
+    "final_rerank",
     "retrain_top",
     "reward",
     "objectives",

@@ -145,7 +145,9 @@ class SearchConfig:
     final training. `train` is how each child is trained; the final network gets the same
     recipe for `final_epochs` on all training rows (`train.train_subset` applies to children
     only), `final_models` times as one ensemble (unset: 5 on data of at most 5,000 rows, else
-    1; see `archsearch.final`)."""
+    1; see `archsearch.final`), after `final_rerank` of the best distinct architectures are
+    re-ranked by cross-validation (unset: 3 on data of at most 1,000 rows, else 1; see
+    `archsearch.rerank`)."""
 
     data: DataSpec = field(default_factory=DataSpec)
     #: Each top-level field's help is its command-line flag's help (see `commands.setting`).
@@ -205,6 +207,13 @@ class SearchConfig:
         None,
         "networks the best architecture is trained as, averaged as one ensemble",
         unset="5 when there are at most 5,000 training and validation rows, else 1",
+    )
+    final_rerank: int | None = setting(
+        None,
+        "before the final training, re-rank this many of the best distinct architectures by "
+        "3-fold cross-validation on training+validation rows with the final recipe, and retrain "
+        "the best of them (1: the search's best, no re-ranking)",
+        unset="3 when there are at most 1,000 training and validation rows, else 1",
     )
     reward: str = setting(
         "val_score",
@@ -322,6 +331,8 @@ class SearchConfig:
             raise UsageError(f"--retrain-top must lie in 0..10000, got {self.retrain_top}")
         if self.final_models is not None and self.final_models < 1:
             raise UsageError(f"--final-models must be >= 1, got {self.final_models}")
+        if self.final_rerank is not None and not 1 <= self.final_rerank <= 100:
+            raise UsageError(f"--final-rerank must lie in 1..100, got {self.final_rerank}")
         try:
             self.train.validate()
         except ValueError as exc:

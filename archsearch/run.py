@@ -41,6 +41,7 @@ from archsearch.reporting.files import write_json, write_trials_csv
 from archsearch.reporting.generative import write_generative_figures
 from archsearch.reporting.pareto import front_entries, plot_pareto
 from archsearch.reporting.plots import SearchLabels, plot_entropy, plot_rewards
+from archsearch.rerank import FOLDS, final_rerank, rerank, top_distinct
 from archsearch.retrain_top import retrain_top
 from archsearch.rundir import (
     LOCK,
@@ -386,7 +387,7 @@ def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict
         "data": data.sizes(),
         "notes": data.notes,
         "warnings": warnings,
-        "best": None if best is None else _best_entry(config, setup, best, out, log),
+        "best": None if best is None else _best_entry(config, setup, trials, best, out, log),
     }
     if oneshot:
         table = setup.evaluator if config.evaluator == "tabular" else None
@@ -430,6 +431,9 @@ def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) 
         by_epochs = max(-(-config.epoch_budget // config.train.epochs) - done, 0)
         left = by_epochs if left is None else min(left, by_epochs)
     models = final_models(setup.data, config.final_models)
+    candidates = final_rerank(setup.data, config.final_rerank)
+    if candidates > 1:  # each candidate's folds train on (FOLDS - 1) networks' worth of rows
+        models += candidates * (FOLDS - 1)
     final = config.final_train_config()
     estimate = estimate_search(
         setup.space, setup.data, config.train, left, final, config.seed, models
@@ -455,16 +459,48 @@ def baseline_scores(
 
 
 def _best_entry(
-    config: SearchConfig, setup: Setup, best: Trial, out: Path, log: TextIO
+    config: SearchConfig,
+    setup: Setup,
+    trials: list[Trial],
+    best: Trial,
+    out: Path,
+    log: TextIO,
 ) -> dict[str, Any]:
     """The best trial's entry of the summary: kept from the last summary when a resume found
-    no better trial (its network is already trained and tested; only the budget may have
-    changed, which final training does not depend on), else made by `_finish`."""
+    no better trial and the same candidates to re-rank (its network is already trained and
+    tested; only the budget may have changed, which final training does not depend on), else
+    made by `_finish` — of the candidate that cross-validates best when there are candidates
+    (`--final-rerank`, `archsearch.rerank`)."""
+    candidates = _rerank_candidates(config, setup, trials)
+    numbers = [trial.number for trial in candidates]
     kept = (finished_summary(out) or {}).get("best")
-    if kept is not None and kept.get("trial") == best.number:
-        print(f"archsearch: trial {best.number} is already retrained and tested", file=log)
+    kept_numbers = [row["trial"] for row in (kept or {}).get("rerank", {}).get("candidates", [])]
+    if kept is not None and kept_numbers == numbers and (numbers or kept["trial"] == best.number):
+        print(f"archsearch: trial {kept['trial']} is already retrained and tested", file=log)
         return kept
-    return _finish(config, setup, best, out, log)
+    if not candidates:
+        return _finish(config, setup, best, out, log)
+    recipe = config.final_train_config()
+    print(
+        f"archsearch: re-ranking the {len(candidates)} best distinct architectures by "
+        f"{FOLDS}-fold cross-validation on train+val",
+        file=log,
+    )
+    chosen, ranking = rerank(setup.space, setup.data, candidates, recipe, config.seed, log)
+    return {**_finish(config, setup, chosen, out, log), "rerank": ranking}
+
+
+def _rerank_candidates(config: SearchConfig, setup: Setup, trials: list[Trial]) -> list[Trial]:
+    """The trials whose architectures are re-ranked before the final training: the best
+    `final_rerank(...)` distinct ones when that is 2 or more, there is a final training, and
+    the reward is the task's score alone (labelled data, no cost objective); else none."""
+    data = setup.data
+    if config.final_epochs == 0 or not data.has_test() or data.task.targets_are_inputs:
+        return []
+    if isinstance(setup.strategy, OneShot) or len(config.objective_names()) > 1:
+        return []
+    candidates = top_distinct(trials, final_rerank(data, config.final_rerank))
+    return candidates if len(candidates) > 1 else []
 
 
 def _finish(

@@ -93,6 +93,7 @@ def main() -> None:
         "seeds": args.seeds,
         "threads": 1,
         "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),  # at the end: the machine is shared; walls inflate
     }
     args.out.write_text(json.dumps({**report, "datasets": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")

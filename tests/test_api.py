@@ -20,7 +20,7 @@ from archsearch.cli import main
 from archsearch.errors import UsageError
 
 TINY = {"dataset": "iris", "space": "mlp", "strategy": "random", "trials": 2, "epochs": 1}
-TINY |= {"final_epochs": 1, "final_models": 1, "seed": 0}
+TINY |= {"final_epochs": 1, "final_models": 1, "final_rerank": 1, "seed": 0}
 
 
 @pytest.fixture(scope="module")

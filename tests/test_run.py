@@ -165,7 +165,10 @@ def test_resuming_a_finished_run_retrains_nothing(tmp_path, capsys, monkeypatch)
     better architecture: the best one's trained network and test scores are kept."""
     import archsearch.run
 
-    summary, _, out = search(tmp_path, capsys, "--dataset", "iris", "--seed", "5")
+    # no re-ranking: a new trial among the candidates is re-ranked (tests/test_rerank.py)
+    summary, _, out = search(
+        tmp_path, capsys, "--dataset", "iris", "--seed", "5", "--final-rerank", 1
+    )
     files = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
 
     def no_training(*args, **kwargs):

@@ -1,0 +1,94 @@
+"""Re-ranking the best distinct architectures by cross-validation before the final training
+(`--final-rerank`): which candidates, their scores, the choice, and a whole run with it."""
+
+import json
+
+import pytest
+
+import archsearch
+from archsearch.cli import main
+from archsearch.data import load_dataset
+from archsearch.evaluation.result import Result
+from archsearch.evaluation.trainer import TrainConfig, TrainingFailed
+from archsearch.ledger import Trial
+from archsearch.reporting.html import load_run
+from archsearch.rerank import FOLDS, SMALL_DATA_RERANK, cv_score, final_rerank, rerank, top_distinct
+from archsearch.spaces import get_space
+
+SPACE = get_space("mlp", max_layers=1)
+
+
+def arch(width: int):
+    return SPACE.make({"depth": 1, "width_1": width, "activation_1": "relu", "dropout_1": 0.0})
+
+
+def trial(number: int, width: int, reward: float, ok: bool = True) -> Trial:
+    result = Result(reward=reward) if ok else Result.failed("boom", reward)
+    return Trial(number=number, arch=arch(width), result=result, seed=number)
+
+
+def test_candidates_are_the_best_distinct_working_architectures_earliest_first_on_ties():
+    trials = [trial(0, 32, 0.9), trial(1, 64, 0.95), trial(2, 32, 0.97), trial(3, 128, 0.95),
+              trial(4, 256, 2.0, ok=False), trial(5, 512, 0.5)]  # fmt: skip
+    assert [t.number for t in top_distinct(trials, 3)] == [2, 1, 3]  # 32 once, as trial 2
+    assert [t.number for t in top_distinct(trials, 10)] == [2, 1, 3, 5]
+
+
+def test_the_size_rule_and_an_explicit_count():
+    small = load_dataset("iris")
+    assert final_rerank(small, None) == SMALL_DATA_RERANK and final_rerank(small, 4) == 4
+    assert final_rerank(load_dataset("digits"), None) == 1  # 1,438 train+validation rows
+
+
+@pytest.mark.parametrize("dataset", ["iris", "diabetes"])
+def test_cross_validation_scores_every_candidate_and_keeps_the_best(dataset):
+    data = load_dataset(dataset, seed=2)
+    config = TrainConfig(epochs=2)
+    candidates = [trial(0, 32, 0.9), trial(1, 64, 0.9)]
+    chosen, report = rerank(SPACE, data, candidates, config, seed=2)
+    score = f"cv_{data.task.score}"
+    assert report["folds"] == FOLDS and [r["trial"] for r in report["candidates"]] == [0, 1]
+    values = [row[score] for row in report["candidates"]]
+    assert chosen.number == report["chosen"] == values.index(max(values))
+    assert cv_score(SPACE, arch(32), data, config, 2, FOLDS) == pytest.approx(values[0])
+
+
+def test_a_run_retrains_the_candidate_that_cross_validates_best(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["search", "--dataset", "wine", "--space", "mlp", "--strategy", "random",
+            "--trials", "4", "--epochs", "1", "--final-epochs", "1", "--final-models", "1",
+            "--final-rerank", "2", "--seed", "3", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    best = json.loads((out / "summary.json").read_text())["best"]
+    ranking = best["rerank"]
+    assert len(ranking["candidates"]) == 2 and best["trial"] == ranking["chosen"]
+    assert "re-ranking the 2 best distinct architectures by 3-fold" in err
+    assert archsearch.load(out).best.trial == best["trial"]  # the API's best is the one retrained
+    assert load_run(out).best_trial().number == best["trial"]  # and the HTML report's
+    assert main(["search", "--resume", str(out), "--trials", "5"]) == 0
+    after = json.loads((out / "summary.json").read_text())["best"]
+    numbers = [row["trial"] for row in after["rerank"]["candidates"]]
+    if numbers == [row["trial"] for row in ranking["candidates"]]:  # the new trial is no candidate
+        assert after == best and "is already retrained and tested" in capsys.readouterr().err
+    else:
+        assert after["trial"] == after["rerank"]["chosen"] and 4 in numbers
+
+
+def test_a_count_below_one_is_a_usage_error(capsys):
+    code = main(["search", "--dataset", "iris", "--final-rerank", "0", "--out", "/nonexistent"])
+    assert code == 2 and "--final-rerank must lie in 1..100" in capsys.readouterr().err
+
+
+def test_a_candidate_whose_training_fails_is_ranked_last(monkeypatch):
+    import archsearch.rerank
+
+    def failing_first(space, arch, data, config, seed, folds):
+        if arch == candidates[0].arch:
+            raise TrainingFailed("the loss is nan")
+        return 0.5
+
+    candidates = [trial(0, 32, 0.9), trial(1, 64, 0.8)]
+    monkeypatch.setattr(archsearch.rerank, "cv_score", failing_first)
+    chosen, report = rerank(SPACE, load_dataset("iris"), candidates, TrainConfig(epochs=1), 0)
+    assert chosen.number == 1 and report["candidates"][0]["cv_accuracy"] is None
