@@ -2,16 +2,19 @@
 command in a process of its own, a run's trials as another process reads them."""
 
 import os
+import random
 import sqlite3
 import subprocess
 import sys
 import time
 
 import numpy as np
+import torch
 from PIL import Image
 
 from archsearch.evaluation.base import Context, Evaluator
 from archsearch.evaluation.result import Result
+from archsearch.tasks.base import OutputSpec
 from archsearch.tasks.classification import Classification
 
 
@@ -86,3 +89,18 @@ def wait_for(condition, seconds=120):
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert condition(), "timed out"
+
+
+def run_sampled_network(space, seed, shape=(3, 9, 9), outputs=5):
+    """Sample an architecture of `space` with `seed`, check it, build it for `shape` and
+    `outputs` classes, check `count_params` against the built network, run a batch of two
+    through it and backpropagate; returns the model."""
+    out = OutputSpec((outputs,))
+    arch = space.sample(random.Random(seed))
+    space.validate(arch)
+    model = space.build(arch, shape, out)
+    assert space.count_params(arch, shape, out) == sum(p.numel() for p in model.parameters())
+    result = model(torch.randn(2, *shape))
+    assert result.shape == (2, outputs)
+    result.sum().backward()
+    return model

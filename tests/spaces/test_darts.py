@@ -12,6 +12,7 @@ from archsearch.spaces.darts import DartsSpace
 from archsearch.spaces.darts_network import OPS, FactorizedReduce, make_op
 from archsearch.spaces.darts_supernet import mixture_coefficients
 from archsearch.tasks.base import OutputSpec
+from tests.helpers import run_sampled_network
 
 TINY = {"channels": 2, "cells": 3}
 SHAPE, OUT = (3, 8, 8), OutputSpec((5,))
@@ -80,14 +81,7 @@ def test_genotypes_this_space_cannot_hold_are_rejected(change, message):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_sampled_networks_run_on_odd_sizes_and_match_param_count(seed):
-    space = DartsSpace(**TINY)
-    arch = space.sample(random.Random(seed))
-    space.validate(arch)
-    model = space.build(arch, (3, 9, 9), OUT)
-    assert space.count_params(arch, (3, 9, 9), OUT) == sum(p.numel() for p in model.parameters())
-    out = model(torch.randn(2, 3, 9, 9))
-    assert out.shape == (2, 5)
-    out.sum().backward()
+    model = run_sampled_network(DartsSpace(**TINY), seed)
     assert count_flops(model, (3, 9, 9)) > 0
 
 

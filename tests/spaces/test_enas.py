@@ -11,6 +11,7 @@ from archsearch.errors import UsageError
 from archsearch.spaces import get_space
 from archsearch.spaces.enas import OPS, ENASSpace, reduction_points
 from archsearch.tasks.base import OutputSpec
+from tests.helpers import run_sampled_network
 
 OUT = OutputSpec((5,))
 
@@ -29,14 +30,7 @@ def test_decisions_are_an_op_and_skips_per_layer():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_sampled_networks_build_train_and_match_param_count(seed):
-    space = ENASSpace(layers=6, channels=4)
-    arch = space.sample(random.Random(seed))
-    space.validate(arch)
-    model = space.build(arch, (3, 9, 9), OUT)
-    assert space.count_params(arch, (3, 9, 9), OUT) == sum(p.numel() for p in model.parameters())
-    out = model(torch.randn(2, 3, 9, 9))
-    assert out.shape == (2, 5)
-    out.sum().backward()
+    model = run_sampled_network(ENASSpace(layers=6, channels=4), seed)
     assert all(p.grad is not None for p in model.parameters()), "no unused parts are built"
 
 
