@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from torch import nn
 
 from archsearch.errors import UsageError
 from archsearch.evaluation.base import Context, Evaluator
@@ -36,6 +37,7 @@ from archsearch.evaluation.trainer import TrainConfig
 from archsearch.ledger import Ledger
 from archsearch.oneshot import ONESHOTS
 from archsearch.oneshot.rsps import RandomSharing, RandomSharingOptions
+from archsearch.spaces.base import Space
 
 __all__ = ["SharedWeightsEvaluator", "SharedWeightsOptions"]
 
@@ -85,7 +87,8 @@ class SharedWeightsEvaluator(Evaluator):
         #: weight steps the supernet has taken: a score is of the weights at that count
         self.weight_steps = 0
         if o.supernet:
-            self.sharing.supernet.load_state_dict(trained_supernet(Path(o.supernet), context))
+            supernet = self.sharing.supernet
+            supernet.load_state_dict(trained_supernet(Path(o.supernet), context.space, supernet))
             self.sharing.epochs_done = o.warmup_epochs  # trained: no warm-up
 
     def warm_up(self) -> None:
@@ -133,10 +136,11 @@ class SharedWeightsEvaluator(Evaluator):
             self.weight_steps = int(state["weight_steps"])
 
 
-def trained_supernet(run: Path, context: Context) -> dict[str, torch.Tensor]:
+def trained_supernet(run: Path, space: Space, target: nn.Module) -> dict[str, torch.Tensor]:
     """The supernet weights the one-shot search in run directory `run` saved with its last
-    epoch; `UsageError` (one line) if `run` is not such a run of this space, or its supernet
-    has other shapes (other space options or data)."""
+    epoch, for `target` (this run's supernet of `space`); `UsageError` (one line) if `run` is
+    not such a search of this space, or its supernet has other shapes than `target` (other
+    space options or data)."""
     try:
         config = json.loads((run / "config.json").read_text())
         with Ledger.open(run / "ledger.sqlite", readonly=True) as ledger:
@@ -146,17 +150,16 @@ def trained_supernet(run: Path, context: Context) -> dict[str, torch.Tensor]:
             f"supernet={run}: not a readable run directory ({type(exc).__name__}); give the "
             "directory of a finished `--strategy darts|enas|rsps` search"
         ) from None
-    method, space = config.get("strategy"), config.get("space")
+    method = config.get("strategy")
     if method not in ONESHOTS or not state or "oneshot" not in state:
         raise UsageError(
             f"supernet={run}: a {method} search has no trained supernet; give the directory "
             "of a `--strategy darts|enas|rsps` search with at least one epoch"
         )
-    if space != context.space.name:
-        raise UsageError(f"supernet={run}: its space is {space}, not {context.space.name}")
+    if config.get("space") != space.name:
+        raise UsageError(f"supernet={run}: its space is {config.get('space')}, not {space.name}")
     weights = state["oneshot"]["supernet"]
-    expected = context.space.supernet(context.data.input_shape, context.task.output_spec())
-    shapes = {k: tuple(v.shape) for k, v in expected.state_dict().items()}
+    shapes = {k: tuple(v.shape) for k, v in target.state_dict().items()}
     if shapes != {k: tuple(v.shape) for k, v in weights.items()}:
         raise UsageError(
             f"supernet={run}: its supernet has other shapes than this run's; use the same "
