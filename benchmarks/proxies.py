@@ -8,6 +8,8 @@ The parts (print, never assert; JSON under benchmarks/results/):
   many validation rows per class), and reports each proxy's Spearman and Kendall correlation
   with the table's CIFAR-10 accuracy and its seconds per cell. The per-cell scores are saved
   too: the `warm` part ranks cells with them.
+- `merge`: joins `correlation` results of the same cells scored by different proxies in
+  separate processes (`--inputs a.json,b.json`).
 - `warm`: a search warm-started by a proxy (the `--top` best-scored of `--pool` random cells,
   scored in `correlation`, queued first through `Strategy.warm_start`) against the same search
   cold, on the tabular evaluator, best accuracy at 25/50/100 queries over `--seeds`.
@@ -18,7 +20,8 @@ The parts (print, never assert; JSON under benchmarks/results/):
   with the predictor head on the controller's LSTM instead of a separate model.
 
 Usage:
-    python benchmarks/proxies.py correlation --cells 500 --channels 8 --cells-per-stage 1
+    python benchmarks/proxies.py correlation --cells 500 --proxies naswot,synflow --out a.json
+    python benchmarks/proxies.py merge --inputs a.json,b.json --out proxies_correlation_full.json
     python benchmarks/proxies.py warm --scores benchmarks/results/proxies_correlation.json
     python benchmarks/proxies.py screen --seeds 0-19
     python benchmarks/proxies.py screen --strategies reinforce --model lstm --seeds 0-19
@@ -164,6 +167,22 @@ def rescore(args: argparse.Namespace) -> dict[str, Any]:
     return saved
 
 
+def merge(args: argparse.Namespace) -> dict[str, Any]:
+    """Join `correlation` results that scored the same cells with different proxies (e.g. two
+    processes, one per core), keeping each run's settings, time and load under `runs`."""
+    parts = [json.loads(Path(p).read_text()) for p in args.inputs.split(",")]
+    out: dict[str, Any] = {"cells": parts[0]["cells"], "accuracy": parts[0]["accuracy"]}
+    out["proxies"], out["runs"] = {}, []
+    for part in parts:
+        if part["cells"] != out["cells"]:
+            raise SystemExit("merge: the inputs scored different cells; use the same --seed")
+        out["proxies"].update(part["proxies"])
+        out["runs"].append({k: part[k] for k in ("args", "seconds", "loadavg", "device")})
+    out["seconds"] = sum(run["seconds"] for run in out["runs"])
+    out["loadavg"] = max(run["loadavg"] for run in out["runs"])
+    return out
+
+
 # -- searches on the table -----------------------------------------------------------------------
 def search_curve(
     strategy: str, seed: int, budget: int, options: dict[str, Any], queue: list[Any]
@@ -304,7 +323,9 @@ def report(strategy: str, results: dict[str, Any]) -> None:
 # -- command line --------------------------------------------------------------------------------
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=("correlation", "rescore", "warm", "screen", "rank"))
+    parts = ("correlation", "rescore", "merge", "warm", "screen", "rank")
+    p.add_argument("part", choices=parts)
+    p.add_argument("--inputs", default="", help="merge: correlation results, comma-separated")
     p.add_argument("--out", default="")
     p.add_argument("--seed", type=int, default=0, help="which cells are scored")
     p.add_argument("--cells", type=int, default=500)
@@ -336,9 +357,9 @@ def main() -> None:
     _EVALUATOR["tabular"] = TableLookup(table.context, table=str(table_path()))
     start = time.perf_counter()
     parts = {"correlation": correlation, "rescore": rescore, "warm": warm, "screen": screen}
-    parts["rank"] = rank
+    parts.update(rank=rank, merge=merge)
     out = parts[args.part](args)
-    if args.part != "rescore":  # (a rescore keeps the scoring run's settings and times)
+    if args.part not in ("rescore", "merge"):  # (these keep the scoring runs' settings, times)
         out["args"] = {k: v for k, v in vars(args).items()}
         out["seconds"] = time.perf_counter() - start
         out["loadavg"] = os.getloadavg()
