@@ -70,7 +70,7 @@ from archsearch.errors import UsageError
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.ledger import Ledger, Trial
 from archsearch.presets import apply_preset
-from archsearch.run import CONFIG, LEDGER, is_run, resume_run, start_run
+from archsearch.run import CONFIG, LEDGER, is_run, resume_run, retrained_trial, start_run
 from archsearch.runs import current_summary, run_status
 from archsearch.spaces import Architecture
 from archsearch.tasks import task_score
@@ -150,10 +150,8 @@ class RunResult:
         trial retrained: `--final-rerank` may choose another candidate; None if no trial
         succeeded)."""
         with Ledger.open(self.path / LEDGER, readonly=True) as ledger:
-            summary, trial = current_summary(self.path, len(ledger)), ledger.best()
-            chosen = ((summary or {}).get("best") or {}).get("trial")
-            if trial is not None and chosen not in (None, trial.number):
-                trial = next(t for t in ledger if t.number == chosen)
+            summary = current_summary(self.path, len(ledger))
+            trial = retrained_trial(summary, ledger.best(), ledger)
         if trial is None:
             return None
         if summary is None or summary.get("best") is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -188,6 +189,17 @@ def finished_summary(out: Path, done: int | None = None) -> dict[str, Any] | Non
         return summary
     trained = best["final"].get("status") == "ok" and (out / "best_model.pt").is_file()
     return summary if trained else None
+
+
+def retrained_trial(
+    summary: dict[str, Any] | None, best: Trial | None, trials: Iterable[Trial]
+) -> Trial | None:
+    """The trial the final training retrained, as `summary` names it (`--final-rerank` may
+    choose another candidate than the search's `best`), else `best` (None: no success)."""
+    chosen = ((summary or {}).get("best") or {}).get("trial")
+    if best is None or chosen in (None, best.number):
+        return best
+    return next((t for t in trials if t.number == chosen), best)
 
 
 def check_identity(config: SearchConfig, meta: dict[str, str], out: Path) -> None:

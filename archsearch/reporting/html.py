@@ -45,7 +45,7 @@ from archsearch.reporting.plots import (
     plot_rewards,
     score_name,
 )
-from archsearch.run import CONFIG, LEDGER, SUMMARY, is_run, read_summary
+from archsearch.run import CONFIG, LEDGER, SUMMARY, is_run, read_summary, retrained_trial
 from archsearch.rundir import holder, write_text_atomic
 from archsearch.spaces import get_space
 from archsearch.tasks import task_score
@@ -104,10 +104,7 @@ class RunView:
     def best_trial(self) -> Trial | None:
         """The successful trial with the highest reward, earliest on ties (`Ledger.best`),
         or the one the summary says was retrained (`--final-rerank` may choose another)."""
-        chosen = ((self.summary or {}).get("best") or {}).get("trial")
-        if self.best is None or chosen in (None, self.best.number):
-            return self.best
-        return next((t for t in self.trials if t.number == chosen), self.best)
+        return retrained_trial(self.summary, self.best, self.trials)
 
     def labels(self) -> SearchLabels:
         """What the run's plots say they show."""
