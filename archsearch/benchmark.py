@@ -47,6 +47,19 @@ Curves = dict[str, list[list[float]]]  # strategy -> per seed, best reward after
 REPORT_BUDGETS = (25, 50, 100, 200)
 
 
+def seed_range(text: str) -> list[int]:
+    """The seeds a benchmark's `--seeds` names: `FIRST-LAST` (inclusive), `A,B,C` or one seed.
+
+    Example:
+        >>> seed_range("100-103"), seed_range("0,5"), seed_range("7")
+        ([100, 101, 102, 103], [0, 5], [7])
+    """
+    if "-" in text:
+        first, _, last = text.partition("-")
+        return list(range(int(first), int(last) + 1))
+    return [int(seed) for seed in text.split(",")]
+
+
 def best_so_far(rewards: Sequence[float], budget: int) -> list[float]:
     """Running maximum of `rewards`, `budget` long; a search that stopped early (converged)
     keeps its last best."""

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from archsearch.benchmark import seed_range
 from archsearch.config import DataSpec, SearchConfig
 from archsearch.evaluation.trainer import TrainConfig, train
 from archsearch.final import score_on_test, train_final
@@ -95,8 +96,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    first, _, last = args.seeds.partition("-")
-    seeds = range(int(first), int(last or first) + 1)
+    seeds = seed_range(args.seeds)
     results = {}
     print("dataset        " + "  ".join(f"{m:>10s}" for m in ("sklearn", *METHODS)))
     for dataset in args.datasets.split(","):
@@ -105,7 +105,7 @@ def main() -> None:
         means = [statistics.mean(results[dataset][k]) for k in ("sklearn", *METHODS)]
         print(f"{dataset:14s} " + "  ".join(f"{m:10.4f}" for m in means), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"seeds": [seeds.start, seeds.stop - 1], "methods": METHODS, "results": results}
+    report = {"seeds": [seeds[0], seeds[-1]], "methods": METHODS, "results": results}
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")
 

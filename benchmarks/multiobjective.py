@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 
+from archsearch.benchmark import seed_range
 from archsearch.evaluation.base import Evaluator
 from archsearch.evaluation.cost import count_flops, count_params
 from archsearch.evaluation.objectives import DIRECTIONS
@@ -174,11 +175,6 @@ def compare(
     return out
 
 
-def seeds_of(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-19")
@@ -193,7 +189,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    seeds, budgets = seeds_of(args.seeds), [int(b) for b in args.budgets.split(",")]
+    seeds, budgets = seed_range(args.seeds), [int(b) for b in args.budgets.split(",")]
 
     start = time.perf_counter()
     costs = CostModel()

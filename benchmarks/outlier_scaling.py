@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from archsearch.benchmark import seed_range
 from archsearch.data.bundled import LOADERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tabular import mean_std, one_run, seeds_of  # noqa: E402
+from tabular import mean_std, one_run  # noqa: E402
 
 DATASETS = ("wine", "breast_cancer")
 MODES = ("standard", "robust", "auto")
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    seeds = seeds_of(args.seeds)
+    seeds = seed_range(args.seeds)
     results: dict[str, dict] = {}
     print("dataset        scaling   archsearch        scikit-learn      wins  warnings")
     with tempfile.TemporaryDirectory() as tmp:

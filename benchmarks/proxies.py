@@ -45,7 +45,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archsearch.benchmark import best_so_far  # noqa: E402
+from archsearch.benchmark import best_so_far, seed_range  # noqa: E402
 from archsearch.data.dataset import Dataset, Normalization  # noqa: E402
 from archsearch.data.images import decode_image  # noqa: E402
 from archsearch.evaluation.base import Context  # noqa: E402
@@ -62,14 +62,6 @@ DATA = Path(os.environ.get("ARCHSEARCH_SHARED", "/work/shared")) / "data"
 CACHE = ROOT / "bench" / "proxies"
 RESULTS = ROOT / "benchmarks" / "results"
 BUDGETS = (25, 50, 100)
-
-
-def seeds_of(text: str) -> list[int]:
-    """`0-19` or `1,2,3` as a list of seeds."""
-    if "-" in text:
-        low, high = text.split("-")
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",")]
 
 
 def table_path() -> Path:
@@ -340,7 +332,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--scores", default=str(RESULTS / "proxies_correlation.json"))
     p.add_argument("--strategies", default="evolution,random")
     p.add_argument("--options", default="{}", help="JSON: strategy -> options")
-    p.add_argument("--seeds", type=seeds_of, default=seeds_of("0-19"))
+    p.add_argument("--seeds", type=seed_range, default=seed_range("0-19"))
     p.add_argument("--budget", type=int, default=100)
     p.add_argument("--pool", type=int, default=500)
     p.add_argument("--top", type=int, default=10)

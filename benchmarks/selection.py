@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from archsearch.benchmark import seed_range
 from archsearch.config import DataSpec, SearchConfig
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.final import score_on_test, train_final
@@ -95,9 +96,8 @@ def main() -> None:
     args = parser.parse_args()
     methods = (*args.methods.split(","), "cv3-x5")
     torch.set_num_threads(1)
-    first, _, last = args.seeds.partition("-")
-    seeds = range(int(first), int(last or first) + 1)
-    if seeds.start < 100:
+    seeds = seed_range(args.seeds)
+    if min(seeds) < 100:
         raise SystemExit("tune on seeds 100 and up; seeds 0-19 are the reported ones")
     results = {}
     print("dataset        " + "  ".join(f"{m:>10s}" for m in ("sklearn", *METHODS)))
@@ -107,7 +107,7 @@ def main() -> None:
         means = [statistics.mean(results[dataset].get(k, [0.0])) for k in ("sklearn", *METHODS)]
         print(f"{dataset:14s} " + "  ".join(f"{m:10.4f}" for m in means), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"seeds": [seeds.start, seeds.stop - 1], "methods": METHODS, "threads": 1,
+    report = {"seeds": [seeds[0], seeds[-1]], "methods": METHODS, "threads": 1,
               "load_average": os.getloadavg(), "results": results}  # fmt: skip
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from archsearch.benchmark import seed_range
 from archsearch.cli import main as archsearch
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
@@ -50,11 +51,6 @@ def one_run(data: list[str], seed: int, flags: list[str]) -> dict:
     return summary
 
 
-def seeds_of(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
-
-
 def mean_std(values: list[float]) -> str:
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.4f} ± {spread:.4f}"
@@ -74,7 +70,7 @@ def main() -> None:
     rows = {}
     print("dataset        metric    archsearch        scikit-learn      wins  wall (s)")
     for name in args.datasets.split(","):
-        runs = [one_run(["--dataset", name], seed, flags) for seed in seeds_of(args.seeds)]
+        runs = [one_run(["--dataset", name], seed, flags) for seed in seed_range(args.seeds)]
         metric = "test_r2" if runs[0]["task"] == "regression" else "test_accuracy"
         ours = [r["best"][metric] for r in runs]
         base = [r["baseline"][metric] for r in runs]

@@ -18,6 +18,7 @@ from archsearch.benchmark import (
     plot,
     plot_title,
     run_one,
+    seed_range,
     summarise,
 )
 from archsearch.errors import UsageError
@@ -82,6 +83,12 @@ def test_reports_are_written_and_consistent(table, tmp_path, capsys):
     )
     assert (out / "nb201_cifar10.png").read_bytes()[:4] == b"\x89PNG"
     assert "| evolution |" in capsys.readouterr().out
+
+
+def test_seed_range_reads_a_range_a_list_or_one_seed():
+    assert seed_range("100-103") == [100, 101, 102, 103]
+    assert seed_range("0,5,2") == [0, 5, 2]
+    assert seed_range("7") == [7]
 
 
 def test_best_so_far_is_a_running_maximum_padded_to_the_budget():
