@@ -35,7 +35,7 @@ from archsearch.final import score_on_test, train_final
 from archsearch.ledger import Ledger
 from archsearch.loop import Budget, run_search
 from archsearch.models.ensemble import Ensemble
-from archsearch.rerank import cv_score, top_distinct
+from archsearch.rerank import rerank, top_distinct
 from archsearch.run import Setup, baseline_scores, make_setup
 from archsearch.spaces import Architecture
 
@@ -74,8 +74,7 @@ def compare(dataset: str, seed: int, methods: tuple[str, ...] = METHODS) -> dict
         row[method] = score_on_test(make().eval(), setup.data, final)[test]
         row[f"{method}_seconds"] = time.perf_counter() - start
     start = time.perf_counter()
-    cv = [cv_score(setup.space, t.arch, setup.data, final, seed, 3) for t in top[:3]]
-    chosen = top[cv.index(max(cv))].arch
+    chosen = rerank(setup.space, setup.data, top[:3], final, seed)[0].arch
     row["cv3_changed"] = chosen.hash != top[0].arch.hash
     if row["cv3_changed"] or "best-x5" not in row:
         model = train_final(setup.space, chosen, setup.data, final, seed, 5)[0]
