@@ -13,6 +13,7 @@ from archsearch.evaluation.trainer import TrainConfig, TrainingFailed
 from archsearch.ledger import Trial
 from archsearch.reporting.html import load_run
 from archsearch.rerank import FOLDS, SMALL_DATA_RERANK, cv_score, final_rerank, rerank, top_distinct
+from archsearch.run import retrained_trial
 from archsearch.spaces import get_space
 
 SPACE = get_space("mlp", max_layers=1)
@@ -92,3 +93,13 @@ def test_a_candidate_whose_training_fails_is_ranked_last(monkeypatch):
     monkeypatch.setattr(archsearch.rerank, "cv_score", failing_first)
     chosen, report = rerank(SPACE, load_dataset("iris"), candidates, TrainConfig(epochs=1), 0)
     assert chosen.number == 1 and report["candidates"][0]["cv_accuracy"] is None
+
+
+def test_the_retrained_trial_is_the_one_the_summary_names_else_the_best():
+    trials = [trial(0, 32, 0.9), trial(1, 64, 0.8)]
+    best = trials[0]
+    assert retrained_trial({"best": {"trial": 1}}, best, trials) is trials[1]
+    assert retrained_trial({"best": {"trial": 0}}, best, trials) is best
+    assert retrained_trial(None, best, trials) is best  # no summary yet: a running search
+    assert retrained_trial({"best": None}, best, trials) is best
+    assert retrained_trial({"best": {"trial": 1}}, None, trials) is None  # no success
