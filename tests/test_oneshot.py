@@ -110,6 +110,20 @@ def test_the_guards_keep_parameter_free_operations_in_check():
     assert beta.guard.penalty() > 0
 
 
+def test_beta_cap_regularises_alpha_and_caps_the_derived_cell():
+    method = darts(guard="beta-cap", beta_max=10.0, max_free=2, epochs=3)
+    method.epochs_done = 2
+    assert method.guard.penalty() > 0
+    with torch.no_grad():
+        method.alpha.zero_()
+        method.alpha[:, method.space.ops.index("skip_connect")] = 5.0
+        method.alpha[:, method.space.ops.index("nor_conv_1x1")] = 1.0
+    capped = method.derive()
+    free = [v for _, v in capped.values if v in ("none", "skip_connect", "avg_pool_3x3")]
+    assert free == ["skip_connect"] * 2
+    assert sum(v == "nor_conv_1x1" for _, v in capped.values) == 4
+
+
 def test_memory_too_large_for_any_batch_is_a_clear_error():
     data = tiny_data()
     train = TrainConfig(epochs=1, batch_size=16, device="cpu", max_memory=1e-6)

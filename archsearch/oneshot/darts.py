@@ -41,7 +41,7 @@ class DartsOptions(WeightOptions):
     order: int = 1
     arch_lr: float = 3e-4
     arch_weight_decay: float = 1e-3
-    guard: str = "beta"
+    guard: str = "beta-cap"
     beta_max: float = 10.0
     max_free: int = 2
     limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {

@@ -12,6 +12,9 @@ operations, chosen by `--strategy-option guard=NAME`.
 - `cap`: P-DARTS's cap on parameter-free operations (Chen et al., 2019): at derivation, only
   the `max_free` parameter-free picks with the largest weight are kept; every other decision
   takes its best operation with weights.
+- `beta-cap`: both: Beta-Decay on alpha during the search, the cap at derivation. On a larger
+  supernet Beta-Decay alone still let one search in four collapse onto skip connections
+  (see docs/oneshot.md); the cap catches what the regulariser lets through.
 """
 
 from __future__ import annotations
@@ -124,6 +127,10 @@ class Cap(Guard):
         return darts.space.make({d.name: d.choices[int(k)] for d, k in zip(decisions, best)})
 
 
+class BetaCap(BetaDecay, Cap):
+    """beta-DARTS's regulariser during the search, P-DARTS's cap at derivation."""
+
+
 def free_count(darts: Darts, arch: Architecture) -> int:
     """How many decisions of `arch` take a parameter-free operation."""
     return sum(str(value) in PARAMETER_FREE for _, value in arch.values)
@@ -134,6 +141,7 @@ GUARDS: dict[str, type[Guard]] = {
     "beta": BetaDecay,
     "earlystop": EarlyStop,
     "cap": Cap,
+    "beta-cap": BetaCap,
 }
 
 
