@@ -12,7 +12,7 @@ stage, 50 epochs, batch 64) is one set of flags:
 The defaults are a scale two CPU cores can afford, chosen on tuning seeds 100-103 (see
 docs/oneshot.md): 4,000 training images split half for the weights, half for the
 architecture steps, at CIFAR's own 32x32, 8 channels, 1 cell per stage, 15 epochs, batch 32.
-With about 10 times fewer architecture steps than the paper's search, DARTS's alpha would
+With about 20 times fewer architecture steps than the paper's search, DARTS's alpha would
 barely leave uniform at Adam lr 3e-4, so the CPU scale raises alpha's learning rate
 (`--arch-lr`, default here 3e-3).
 """
@@ -87,11 +87,10 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch, device=args.device)
     start = time.perf_counter()
     method = ONESHOTS.get(method_name)(space, data.task, data, train, seed, **options)
-    history, alpha = [], {}
+    history = []
     for _ in range(args.epochs):
         stats = method.epoch()
         history.append({k: v for k, v in stats.items() if not k.startswith("alpha/")})
-        alpha = {k: v for k, v in stats.items() if k.startswith("alpha/")}
     arch = method.derive()
     seconds = time.perf_counter() - start
     key = space.to_string(arch)
@@ -106,7 +105,8 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "estimated_step_mib": estimate / 2**20,
         "last_epoch": history[-1],
-        "final_alpha": alpha,  # DARTS: softmax(alpha) per edge and operation after the search
+        # DARTS: softmax(alpha) per edge and operation after the search
+        "final_alpha": {k: v for k, v in stats.items() if k.startswith("alpha/")},
         "loadavg": os.getloadavg(),
     }
 
