@@ -14,7 +14,8 @@ of the same space under the same `--max-free` cap (rejection sampling from `SEED
 how much the search adds over the cap.
 
     python benchmarks/oneshot_cifar.py [--layers 6] [--channels 16] [--search-epochs 4]
-        [--derive-samples 100] [--derive-batches N] [--max-free N] [--final-epochs 30]
+        [--controller-batch 10] [--derive-samples 100] [--derive-batches N] [--max-free N]
+        [--final-epochs 30]
         [--search-only | --control SEED] [--json benchmarks/results/oneshot_cifar.json]
 """
 
@@ -84,9 +85,10 @@ def config(args: argparse.Namespace) -> SearchConfig:
         strategy="enas",
         strategy_options={
             "controller_steps": args.controller_steps,
+            "batch_size": args.controller_batch,
             "derive_samples": args.derive_samples,
             "derive_batches": args.derive_batches,
-            "max_free": args.max_free,
+            **({"guard": "none"} if args.max_free is None else {"max_free": args.max_free}),
         },
         final_epochs=args.final_epochs,
         seed=args.seed,
@@ -104,6 +106,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--search-epochs", type=int, default=4)
     parser.add_argument("--controller-steps", type=int, default=5)
+    parser.add_argument(
+        "--controller-batch", type=int, default=10, help="samples per controller step"
+    )
     parser.add_argument("--derive-samples", type=int, default=100)
     parser.add_argument(
         "--derive-batches",
@@ -114,7 +119,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--max-free",
         type=int,
-        help="cap on pooling layers at derive (P-DARTS's cap; default: none)",
+        help="cap on pooling layers at derive (P-DARTS's cap, ENAS's guard; default: no cap, "
+        "as in the results this script recorded)",
     )
     parser.add_argument("--final-epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)

@@ -45,9 +45,11 @@ from archsearch.spaces.cell import NB201Space
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "darts-guarded": ("darts", {}),
     "darts-plain": ("darts", {"guard": "none"}),
-    "enas": ("enas", {}),
+    "enas": ("enas", {}),  # guarded: the cap on parameter-free operations at derive
+    "enas-plain": ("enas", {"guard": "none"}),  # the paper's derive
     "enas-derive4": ("enas", {"derive_batches": 4}),  # every derive sample on the same 4 batches
     "rsps": ("rsps", {}),
+    "rsps-cap": ("rsps", {"max_free": 2}),  # the control for the guards' cap: uniform, capped
 }
 
 
@@ -160,6 +162,7 @@ def main() -> None:
                 f"{run['arch']}  {run['seconds']:.0f}s  {run['peak_rss_mib']:.0f} MiB",
                 flush=True,
             )
+            save(args, data, runs)  # after every search, so a stopped benchmark keeps its rows
     summary = summarise(runs)
     print("\nmethod          table test accuracy (%)   seconds   peak RSS (MiB)")
     for label, s in summary.items():
@@ -167,12 +170,17 @@ def main() -> None:
             f"{label:14s}  {s['mean']:6.2f} ± {s['std']:5.2f} (n={s['seeds']})"
             f"       {s['mean_seconds']:7.0f}   {s['max_peak_rss_mib']:7.0f}"
         )
+    print(f"\nwrote {args.out}")
+
+
+def save(args: argparse.Namespace, data: Dataset, runs: list[dict[str, Any]]) -> None:
+    """The JSON of the searches finished so far."""
     setup = {k: v for k, v in vars(args).items() if k not in ("table_dict", "out")}
     setup.update(data=data.describe(), machine=platform.node(), cpus=os.cpu_count())
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    summary = summarise(runs)
     payload = {"setup": setup, "summary": summary, "runs": runs, "loadavg": os.getloadavg()}
     args.out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    print(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

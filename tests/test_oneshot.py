@@ -19,6 +19,7 @@ from archsearch.loop import Budget, run_search
 from archsearch.oneshot import ONESHOTS
 from archsearch.oneshot.base import supernet_memory
 from archsearch.oneshot.driver import record_epoch, run_oneshot
+from archsearch.oneshot.guards import free_count
 from archsearch.spaces import get_space
 from archsearch.strategies import get_strategy
 from archsearch.tasks.base import OutputSpec
@@ -108,6 +109,22 @@ def test_the_guards_keep_parameter_free_operations_in_check():
     beta = darts(guard="beta", beta_max=10.0, epochs=3)
     beta.epochs_done = 2  # lambda has risen to beta_max by the last epoch
     assert beta.guard.penalty() > 0
+
+
+def test_rsps_cap_derives_only_among_cells_with_few_parameter_free_operations():
+    data = tiny_data()
+    train = TrainConfig(epochs=1, batch_size=16, device="cpu")
+
+    def rsps(**options):
+        space = get_space("nb201", **SPACE)
+        return ONESHOTS.get("rsps")(space, data.task, data, train, 0, derive_samples=5, **options)
+
+    capped, plain, rng = rsps(max_free=1), rsps(), random.Random(0)
+    samples = [capped.candidate(rng) for _ in range(200)]
+    assert max(free_count(a) for a in samples) <= 1
+    assert len({capped.space.to_string(a) for a in samples}) > 100, "still spread over the part"
+    assert max(free_count(plain.candidate(rng)) for _ in range(200)) > 1
+    assert free_count(capped.derive()) <= 1
 
 
 def test_beta_cap_regularises_alpha_and_caps_the_derived_cell():

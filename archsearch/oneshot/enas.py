@@ -15,11 +15,14 @@ The controller is the `reinforce` strategy's LSTM controller itself (`Reinforce.
 and squashed to 2.5 tanh, entropy bonus 1e-4, the KL penalty (weight 0.8) that pulls each
 skip connection's probability towards 0.4, Adam 3.5e-4. `derive` samples `derive_samples`
 architectures from the controller and keeps the one with the best score on one validation
-mini-batch, as the paper does before retraining it from scratch. Two options (off by
-default, so derive is the paper's) make it sturdier on a weakly trained supernet:
-`derive_batches` scores every sample on the same N mini-batches (one batch of 64 per sample
-makes the pick mostly batch noise), and `max_free` applies P-DARTS's cap on parameter-free
-operations (pooling) to each sample, as DARTS's `cap` guard does.
+mini-batch, as the paper does before retraining it from scratch.
+
+The collapse guard, on by default (`guard="cap"`): each derive sample keeps at most `max_free`
+(2) parameter-free operations, P-DARTS's cap as in DARTS's `cap` guard. NAS-Bench-201's ENAS
+derived the all-skip cell; measured on nb201 (docs/oneshot.md), the cap is what keeps ENAS's
+cells out of that region. `guard="none"` derives as the paper does. `derive_batches` (off by
+default) scores every sample on the same N mini-batches instead of one each, which makes the
+pick less of a batch-noise lottery.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ from archsearch.strategies.reinforce import Options as ReinforceOptions
 from archsearch.strategies.reinforce import Reinforce
 
 __all__ = ["ENAS", "Options"]
+
+#: ENAS's collapse guards: P-DARTS's cap at derive, or none
+GUARDS = ("cap", "none")
 
 #: Options passed on to the controller (the `reinforce` strategy), by name.
 CONTROLLER = (
@@ -77,7 +83,7 @@ class Options(BaseOptions):
     lstm_layers: int = 1  # the paper: one LSTM layer
     hidden: int = 100  # of 100 units
     lr: float = 3.5e-4  # Adam learning rate of the controller
-    batch_size: int = 10  # architectures per controller step (ENAS's code aggregated 20)
+    batch_size: int = 20  # architectures per controller step (ENAS's code aggregated 20)
     baseline_decay: float = 0.95  # EMA decay of the reward baseline, per reward
     entropy_weight: float = 1e-4  # entropy bonus
     temperature: float | None = 5.0  # sampling logits divided by this
@@ -85,14 +91,16 @@ class Options(BaseOptions):
     skip_target: float | None = 0.4  # prior probability of a skip connection
     skip_weight: float = 0.8  # weight of the KL penalty towards it
     weight_steps: int | None = None  # shared-weight steps per epoch; None: one pass of train
-    controller_steps: int = 5  # controller steps per epoch (each on `batch_size` samples)
+    controller_steps: int = 50  # controller steps per epoch (ENAS's code: 50)
     derive_samples: int = 100  # architectures `derive` samples and scores
     # None: each derive sample scored on its own next validation mini-batch (the paper's);
     # N: every sample scored on the same N mini-batches (a fair comparison, less noise)
     derive_batches: int | None = None
-    # P-DARTS's cap: derive keeps at most this many parameter-free operations (pooling, skip,
-    # none) per sample, the rest replaced by operations with weights; None: no cap (the paper's)
-    max_free: int | None = None
+    # the collapse guard: "cap" (P-DARTS's: derive keeps at most `max_free` parameter-free
+    # operations, pooling, skip or none, per sample, the rest replaced by operations with
+    # weights) or "none" (the paper's derive)
+    guard: str = "cap"
+    max_free: int = 2
     weight_grad_clip: float | None = 5.0  # clip the shared weights' gradient norm
 
 
@@ -105,6 +113,8 @@ class ENAS(OneShot):
     def setup(self) -> None:
         """The supernet, the controller and the weights' optimiser."""
         o = self.options
+        if o.guard not in GUARDS:
+            raise ValueError(f"unknown guard {o.guard!r}; choose one of: {', '.join(GUARDS)}")
         given = {key: getattr(o, key) for key in CONTROLLER}
         self.controller = Reinforce(self.space, self.seed, **given)
         self.supernet = self.make_supernet()
@@ -189,7 +199,7 @@ class ENAS(OneShot):
     # -- the answer ------------------------------------------------------------------------------
     def derive(self) -> Architecture:
         """The best of `derive_samples` controller samples (each capped to `max_free`
-        parameter-free operations when that is set), scored on one validation mini-batch each
+        parameter-free operations by the default guard), scored on one validation mini-batch each
         as in the paper, or all on the same `derive_batches` mini-batches. Derive does not
         move the search's random state: the same batches and samples after every call."""
         generator_state = self.generator.get_state()
@@ -218,14 +228,14 @@ class ENAS(OneShot):
         """`arch` with at most `max_free` parameter-free operations (P-DARTS's cap, as DARTS's
         `cap` guard): the free picks the controller finds most probable are kept, every other
         one takes the operation with weights the controller finds most probable there.
-        Unchanged without `max_free`."""
+        Unchanged with `guard="none"`."""
         limit = self.options.max_free
         free = [
             d
             for d in self.space.decisions
             if isinstance(d, Categorical) and str(arch.get(d.name)) in PARAMETER_FREE
         ]
-        if limit is None or len(free) <= limit:
+        if self.options.guard == "none" or len(free) <= limit:
             return arch
         probs = self.controller.probabilities(arch)
 

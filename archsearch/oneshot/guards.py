@@ -90,7 +90,7 @@ class EarlyStop(Guard):
 
     def after_epoch(self, arch: Architecture) -> dict[str, float]:
         if not self.frozen:
-            if free_count(self.darts, arch) > self.darts.options.max_free:
+            if free_count(arch) > self.darts.options.max_free:
                 self.frozen = True
             else:
                 self.kept = arch
@@ -131,7 +131,7 @@ class BetaCap(BetaDecay, Cap):
     """beta-DARTS's regulariser during the search, P-DARTS's cap at derivation."""
 
 
-def free_count(darts: Darts, arch: Architecture) -> int:
+def free_count(arch: Architecture) -> int:
     """How many decisions of `arch` take a parameter-free operation."""
     return sum(str(value) in PARAMETER_FREE for _, value in arch.values)
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import torch
 
 from archsearch.oneshot.base import OneShot
+from archsearch.oneshot.guards import free_count
 from archsearch.oneshot.weights import WEIGHT_LIMITS, WeightOptions, WeightTrainer
 from archsearch.spaces.base import Architecture
 
@@ -27,14 +28,18 @@ __all__ = ["RandomSharing", "RandomSharingOptions"]
 @dataclass
 class RandomSharingOptions(WeightOptions):
     """The weights' optimiser (`WeightOptions`); `derive_samples` architectures scored by
-    `derive` on `derive_rows` validation rows (None: all)."""
+    `derive` on `derive_rows` validation rows (None: all); `max_free`: derive samples only
+    architectures with at most that many parameter-free operations (P-DARTS's cap, the
+    control for ENAS's and DARTS's; None: any)."""
 
     derive_samples: int = 100
     derive_rows: int | None = None
+    max_free: int | None = None
     limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
         **WEIGHT_LIMITS,
         "derive_samples": (1, 1_000_000, True),
         "derive_rows": (1, 10**12, True),
+        "max_free": (0, 1_000_000, True),
     }
 
 
@@ -67,12 +72,25 @@ class RandomSharing(OneShot):
         """The best of `derive_samples` sampled architectures by validation score (drawn from
         a generator of their own, so that deriving does not change the search's course)."""
         rng = random.Random(f"{self.seed}-derive-{self.epochs_done}")
-        candidates = [self.space.sample(rng) for _ in range(self.options.derive_samples)]
+        candidates = [self.candidate(rng) for _ in range(self.options.derive_samples)]
         rows = self.options.derive_rows
         scores = [
             self.score(self.supernet, arch, rows=rows)[self.task.score] for arch in candidates
         ]
         return candidates[max(range(len(candidates)), key=scores.__getitem__)]
+
+    def candidate(self, rng: random.Random) -> Architecture:
+        """A uniform sample of the space, or with `max_free` of its part with at most that
+        many parameter-free operations (by rejection, so uniform there too)."""
+        limit = self.options.max_free
+        for _ in range(100_000):
+            arch = self.space.sample(rng)
+            if limit is None or free_count(arch) <= limit:
+                return arch
+        raise ValueError(
+            f"rsps: no sampled architecture has at most max_free={limit} parameter-free "
+            "operations; raise max_free"
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {

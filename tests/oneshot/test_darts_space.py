@@ -41,11 +41,11 @@ def test_guards_count_operations_and_leave_the_inputs_alone():
         method.alpha[ops, method.space.ops.index("skip_connect")] = 5.0
         method.alpha[inputs, 0] = 5.0  # every node on its first pair of inputs
     collapsed = method.argmax()
-    assert free_count(method, collapsed) == len(ops) == 16
+    assert free_count(collapsed) == len(ops) == 16
     assert method.describe_alpha()["parameter_free"] == 16
     capped = method.derive()
     method.space.validate(capped)
-    assert free_count(method, capped) == 2
+    assert free_count(capped) == 2
     assert sum(v not in PARAMETER_FREE for k, v in capped.values if "_op" in k) == 14
     for i in inputs:
         name = method.space.decisions[i].name

@@ -1,6 +1,7 @@
 """ENAS's derive options: every sample scored on the same validation batches
 (`derive_batches`), and P-DARTS's cap on parameter-free operations (`max_free`)."""
 
+import pytest
 import torch
 
 from archsearch.oneshot.enas import ENAS
@@ -56,10 +57,14 @@ def test_cap_leaves_at_most_max_free_pooling_layers_and_keeps_the_most_probable(
     assert not free_layers(make(max_free=0).derive())
 
 
-def test_no_cap_by_default():
-    search = make()
-    arch = search.sample()
+def test_the_cap_is_on_by_default_and_off_with_guard_none():
+    assert make().options.guard == "cap" and make().options.max_free == 2
+    search = make(guard="none", max_free=0)
+    arch = next(a for a in (search.sample() for _ in range(100)) if free_layers(a))
     assert search.capped(arch) is arch
+    assert not free_layers(make(max_free=0).capped(arch))
+    with pytest.raises(ValueError, match="unknown guard 'beta'"):
+        make(guard="beta")
 
 
 def test_derive_batches_score_every_sample_on_the_same_batches():
