@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from archsearch.oneshot.base import OneShot
-from archsearch.oneshot.guards import GUARDS, PARAMETER_FREE, Guard, make_guard
+from archsearch.oneshot.guards import GUARDS, PARAMETER_FREE, Guard, check_guard, make_guard
 from archsearch.oneshot.weights import WEIGHT_LIMITS, WeightOptions, WeightTrainer
 from archsearch.spaces.base import Architecture, Categorical
 
@@ -63,8 +63,7 @@ class Darts(OneShot):
     def setup(self) -> None:
         """The supernet, alpha, its optimiser and the collapse guard."""
         o = self.options
-        if o.guard not in GUARDS:
-            raise ValueError(f"unknown guard {o.guard!r}; choose one of: {', '.join(GUARDS)}")
+        check_guard(o.guard, GUARDS)
         if not all(isinstance(d, Categorical) for d in self.space.decisions):
             name = self.space.name
             raise ValueError(f"DARTS needs a space of categorical decisions, not {name!r}")

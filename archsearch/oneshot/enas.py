@@ -40,7 +40,7 @@ from torch import nn
 from archsearch.evaluation.result import Result
 from archsearch.evaluation.trainer import _optimizer, lr_factor
 from archsearch.oneshot.base import OneShot, batch_statistics
-from archsearch.oneshot.guards import PARAMETER_FREE
+from archsearch.oneshot.guards import PARAMETER_FREE, check_guard
 from archsearch.options import Options as BaseOptions
 from archsearch.spaces.base import Architecture, Categorical
 from archsearch.strategies.reinforce import Options as ReinforceOptions
@@ -113,8 +113,7 @@ class ENAS(OneShot):
     def setup(self) -> None:
         """The supernet, the controller and the weights' optimiser."""
         o = self.options
-        if o.guard not in GUARDS:
-            raise ValueError(f"unknown guard {o.guard!r}; choose one of: {', '.join(GUARDS)}")
+        check_guard(o.guard, GUARDS)
         given = {key: getattr(o, key) for key in CONTROLLER}
         self.controller = Reinforce(self.space, self.seed, **given)
         self.supernet = self.make_supernet()

@@ -19,6 +19,7 @@ operations, chosen by `--strategy-option guard=NAME`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -28,7 +29,7 @@ from archsearch.spaces.base import Architecture
 if TYPE_CHECKING:
     from archsearch.oneshot.darts import Darts
 
-__all__ = ["GUARDS", "PARAMETER_FREE", "Guard", "make_guard"]
+__all__ = ["GUARDS", "PARAMETER_FREE", "Guard", "check_guard", "make_guard"]
 
 #: Operations without weights: what DARTS collapses onto (nb201's and darts's names; the enas macro
 #: space's pooling, which ENAS's `max_free` caps)
@@ -129,6 +130,13 @@ class Cap(Guard):
 
 class BetaCap(BetaDecay, Cap):
     """beta-DARTS's regulariser during the search, P-DARTS's cap at derivation."""
+
+
+def check_guard(name: str, known: Iterable[str]) -> None:
+    """A clear error when `name` is not one of the `known` guards of a method."""
+    known = list(known)
+    if name not in known:
+        raise ValueError(f"unknown guard {name!r}; choose one of: {', '.join(known)}")
 
 
 def free_count(arch: Architecture) -> int:

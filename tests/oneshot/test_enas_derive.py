@@ -58,7 +58,8 @@ def test_cap_leaves_at_most_max_free_pooling_layers_and_keeps_the_most_probable(
 
 
 def test_the_cap_is_on_by_default_and_off_with_guard_none():
-    assert make().options.guard == "cap" and make().options.max_free == 2
+    default = make().options
+    assert default.guard == "cap" and default.max_free == 2
     search = make(guard="none", max_free=0)
     arch = next(a for a in (search.sample() for _ in range(100)) if free_layers(a))
     assert search.capped(arch) is arch
