@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--test-subset", type=int, help="test images (all)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, help="keep the run here (default: a temporary dir)")
+    parser.add_argument("--json", type=Path, help="also write the results and the curve here")
     args = parser.parse_args()
     recipe = cifar_recipe()
     recipe.epochs, recipe.batch_size, recipe.device = args.epochs, args.batch_size, args.device
@@ -57,6 +58,15 @@ def main() -> None:
         f"(best epoch {results['best_epoch']}); {images / seconds:,.0f} training images/s "
         f"({seconds / len(curve):.1f} s per epoch, validation included)"
     )
+    if args.json:
+        setup = {**vars(args), "device": str(resolve_device(args.device))}
+        payload = {
+            "setup": setup,
+            "images_per_s": images / seconds,
+            "results": results,
+            "curve": curve,
+        }
+        args.json.write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
 
 if __name__ == "__main__":

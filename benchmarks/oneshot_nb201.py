@@ -89,9 +89,11 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch, device=args.device)
     start = time.perf_counter()
     method = ONESHOTS.get(method_name)(space, data.task, data, train, seed, **options)
-    history = []
+    history, epoch_seconds = [], []
     for _ in range(args.epochs):
+        tick = time.perf_counter()
         stats = method.epoch()
+        epoch_seconds.append(time.perf_counter() - tick)
         history.append({k: v for k, v in stats.items() if not k.startswith("alpha/")})
     arch = method.derive()
     seconds = time.perf_counter() - start
@@ -106,6 +108,10 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
         "seconds": seconds,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "estimated_step_mib": estimate / 2**20,
+        "epoch_seconds": epoch_seconds,
+        "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20
+        if args.device == "cuda"
+        else None,
         "last_epoch": history[-1],
         # DARTS: softmax(alpha) per edge and operation after the search
         "final_alpha": {k: v for k, v in stats.items() if k.startswith("alpha/")},
@@ -153,7 +159,8 @@ def main() -> None:
     data = load(args)
     jobs = [(args, data, label, seed) for label in args.methods for seed in args.seeds]
     runs = []
-    context = multiprocessing.get_context("fork")
+    # CUDA cannot be used in a forked child of a process that imported torch's CUDA state
+    context = multiprocessing.get_context("spawn" if args.device == "cuda" else "fork")
     with context.Pool(args.jobs, maxtasksperchild=1) as pool:  # a fresh process per search
         for run in pool.imap(run_one, jobs):
             runs.append(run)

@@ -15,6 +15,7 @@ images. Prints seconds per child by depth and the GPU-days of the whole schedule
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 from dataclasses import replace
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--train-subset", type=int, help="train + validation images (all)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write every child's figures here")
     args = parser.parse_args()
     settings = {"data": {"data_dir": str(args.data_dir), "train_subset": args.train_subset}}
     config = from_json(SearchConfig, apply_preset("zoph2016", settings))
@@ -53,7 +55,7 @@ def main() -> None:
     print(f"data: {data.describe()}; timing {args.epochs} epoch(s) per child on {device}")
     rng = random.Random(args.seed)
     depths = range(start, space.layers + 1, step)
-    total, missing = 0.0, []
+    total, missing, rows = 0.0, [], []
     for depth in depths:
         seconds = []
         for _ in range(args.samples):
@@ -64,6 +66,15 @@ def main() -> None:
                 continue
             epoch = result.curve[-1]["seconds"] * scale
             seconds.append(epoch * config.train.epochs)
+            rows.append(
+                {
+                    "depth": depth,
+                    "params": result.metrics["params"],
+                    "epoch_s": epoch,
+                    "arch": arch.to_json(),
+                    "curve": result.curve,
+                }
+            )
             print(
                 f"  depth {depth}: {result.metrics['params']:>10,} params, {epoch:6.2f} s/epoch, "
                 f"{len(data.y_train) * scale / epoch:8,.0f} training images/s"
@@ -83,6 +94,15 @@ def main() -> None:
     )
     if missing:
         print(f"(no child trained at depth {', '.join(map(str, missing))}: left out of the total)")
+    if args.json:
+        summary = {"children": children, "mean_child_s": total / children, "days": total / DAY}
+        setup = {**vars(args), "device": str(device), "data": data.describe()}
+        args.json.write_text(
+            json.dumps(
+                {"setup": setup, "summary": summary, "children": rows}, indent=2, default=str
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":
