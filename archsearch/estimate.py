@@ -12,18 +12,17 @@ import math
 import os
 import random
 import statistics
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from archsearch.data.dataset import Dataset
-from archsearch.evaluation.trainer import TrainConfig, resolve_device
+from archsearch.evaluation.trainer import TrainConfig, resolve_device, seconds_per_sample
 from archsearch.spaces.base import Architecture, Space
-from archsearch.tasks.base import OutputSpec, Task
+from archsearch.tasks.base import OutputSpec
 
 SAMPLES = 9  # architectures sampled to find a typical child
 GIB = 2**30
@@ -31,7 +30,7 @@ GIB = 2**30
 MEMORY_SHARE = 0.75
 #: Bytes kept per parameter while training: weights, gradients and two optimiser moments.
 BYTES_PER_PARAM = 16
-WARMUP_STEPS, TIMED_STEPS = 2, 3  # training steps run untimed (first-use costs), then timed
+TIMED_STEPS = 3  # training steps timed, after as many untimed (first-use costs)
 TIMED_BATCH = 32  # at most this many samples per timed step: cheap even for large children
 
 
@@ -143,25 +142,17 @@ def estimate_search(
 
 
 def _time_training(space: Space, arch: Architecture, data: Dataset, config: TrainConfig) -> float:
-    """Seconds per sample of a training step of `arch` on the configured device."""
-    device = resolve_device(config.device)
-    task: Task = data.task
+    """Seconds per sample of `arch`'s training steps as a child trains: on a GPU at the
+    child's batch size and precision (a small batch there times kernel launches, not the
+    work); on a CPU at most `TIMED_BATCH` samples a step, which costs about the same per
+    sample and keeps the estimate cheap for large children."""
+    if resolve_device(config.device).type != "cuda":
+        config = replace(config, batch_size=min(config.batch_size, TIMED_BATCH))
     torch.manual_seed(0)
-    model = space.build(arch, data.input_shape, task.output_spec()).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-    batch = min(config.batch_size, TIMED_BATCH, len(data.x_train))
-    x = data.prepare(data.x_train[:batch]).to(device)
-    y = x if task.targets_are_inputs else data.y_train[:batch].to(device)
-    seconds = []
-    for _ in range(WARMUP_STEPS + TIMED_STEPS):
-        start = time.perf_counter()
-        optimizer.zero_grad()
-        task.loss(model(x), y).backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds[WARMUP_STEPS:]) / batch
+    model = space.build(arch, data.input_shape, data.task.output_spec())
+    return seconds_per_sample(
+        model, data.task, config, data.norm, data.x_train, data.y_train, TIMED_STEPS
+    )
 
 
 def _duration(seconds: float) -> str:

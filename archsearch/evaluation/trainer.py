@@ -353,6 +353,30 @@ class _Session:
         return point
 
 
+def seconds_per_sample(
+    model: nn.Module,
+    task: Task,
+    config: TrainConfig,
+    norm: Normalization | None,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    steps: int = 3,
+) -> float:
+    """Seconds per training sample of `model` as `train` would run it (its device, precision,
+    memory layout, augmentation and batch size), timed over `steps` batches after the same
+    number untimed (first-use costs: kernel selection, allocation)."""
+    rows = min(len(y), config.batch_size * steps)
+    session = _Session(model, task, config, 0, norm, x[:rows], y[:rows])
+    session.run_epoch(0)
+    if session.device.type == "cuda":
+        torch.cuda.synchronize(session.device)
+    start = time.perf_counter()
+    session.run_epoch(1)
+    if session.device.type == "cuda":
+        torch.cuda.synchronize(session.device)
+    return (time.perf_counter() - start) / rows
+
+
 def label_smoothing(config: TrainConfig, task: Task) -> float:
     """The label smoothing that applies: the config's, or 0.1 for classification if unset."""
     if config.label_smoothing is not None:

@@ -16,6 +16,7 @@ from archsearch.evaluation.trainer import (
     evaluate,
     lr_factor,
     predict,
+    seconds_per_sample,
     train,
 )
 from archsearch.tasks.classification import Classification
@@ -242,3 +243,16 @@ def test_a_last_batch_of_one_row_joins_the_one_before():
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
     x, y = blobs(65)
     assert len(train(model, TASK, (x, y), None, TrainConfig(epochs=1, batch_size=32), 0)) == 1
+
+
+def test_seconds_per_sample_times_the_steps_train_would_run():
+    x, y = images()
+    model = Recorder(cnn())
+    config = TrainConfig(epochs=1, batch_size=8)
+    seconds = seconds_per_sample(model, TASK, config, NORM, x, y, steps=2)
+    assert math.isfinite(seconds) and seconds > 0
+    # an untimed pass, then the timed one, over two batches of the configured size...
+    assert [len(batch) for batch in model.seen] == [8, 8, 8, 8]
+    # ...of raw uint8 images normalised on the fly, as in training (raw pixels average ~120)
+    assert all(batch.dtype == torch.float32 for batch in model.seen)
+    assert all(abs(batch.mean().item()) < 1.5 for batch in model.seen)
