@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from archsearch.cli import main
 from archsearch.data.dataset import Dataset, Normalization
@@ -77,6 +78,34 @@ def test_a_one_hot_mixture_is_the_architecture_it_picks():
         onehot[row, space.ops.index(arch[decision.name])] = 1.0
     x = torch.randn(4, 3, 8, 8)
     assert torch.allclose(net(x, onehot), net(x, arch), atol=1e-5)
+
+
+class ScalarReads(TorchDispatchMode):
+    """Counts reads of one tensor element into Python (`float(t)`, `t.item()`): each one
+    waits for a GPU to finish all it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += func is torch.ops.aten._local_scalar_dense.default
+        return func(*args, **(kwargs or {}))
+
+
+def test_a_mixture_forward_reads_its_weights_once_not_once_per_operation():
+    space = get_space("nb201", channels=4, cells_per_stage=2)
+    net = space.supernet((3, 8, 8), OutputSpec((5,)))
+    weights = torch.softmax(torch.randn(len(space.decisions), len(space.ops)), dim=-1)
+    weights[0, 1] = 0.0  # a weight of exactly 0 still skips its operation...
+    x = torch.randn(2, 3, 8, 8)
+    with ScalarReads() as reads:
+        out = net(x, weights)
+    assert reads.count == 0
+    # ...and gives what computing it would: the same output with a tiny weight in its place
+    nearly = weights.clone()
+    nearly[0, 1] = 1e-30
+    assert torch.allclose(out, net(x, nearly), atol=1e-6)
 
 
 def test_a_space_without_weight_sharing_says_so():

@@ -20,6 +20,7 @@ from archsearch.spaces.cell import EDGES, NODES, NB201Network, ResidualBlock, ed
 __all__ = ["MixedCell", "NB201Supernet"]
 
 Choice = Architecture | torch.Tensor
+Running = list[list[bool]]
 
 
 class MixedCell(nn.Module):
@@ -32,23 +33,39 @@ class MixedCell(nn.Module):
             {edge_name(*edge): nn.ModuleList(make_op(op, channels) for op in ops) for edge in EDGES}
         )
 
-    def forward(self, x: torch.Tensor, choice: Choice) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, choice: Choice, run: Running | None = None) -> torch.Tensor:
+        """The cell on `x`: the operations an architecture picks, or the mixture `choice`
+        weights, computing operation k of edge e only where `run[e][k]` (default:
+        `running(choice)`)."""
+        if not isinstance(choice, Architecture) and run is None:
+            run = running(choice)
         nodes = [x]
         for to in range(1, NODES + 1):
-            parts = [self._edge(EDGES.index((to, j)), nodes[j], choice) for j in range(to)]
+            parts = [self._edge(EDGES.index((to, j)), nodes[j], choice, run) for j in range(to)]
             nodes.append(sum(parts[1:], parts[0]))
         return nodes[-1]
 
-    def _edge(self, index: int, x: torch.Tensor, choice: Choice) -> torch.Tensor:
+    def _edge(
+        self, index: int, x: torch.Tensor, choice: Choice, run: Running | None
+    ) -> torch.Tensor:
         ops = self.edges[edge_name(*EDGES[index])]
         if isinstance(choice, Architecture):
             return ops[self.ops.index(choice[edge_name(*EDGES[index])])](x)
+        assert run is not None
         out = x.mul(0.0)
         for k, (name, op) in enumerate(zip(self.ops, ops)):
-            weight = choice[index, k]
-            if name != "none" and (weight.requires_grad or float(weight) != 0.0):
-                out = out + weight * op(x)
+            if name != "none" and run[index][k]:
+                out = out + choice[index, k] * op(x)
         return out
+
+
+def running(weights: torch.Tensor) -> Running:
+    """Which operation of which edge a mixture computes: all of them when the weights need
+    gradients (an architecture step), else those of nonzero weight. One read from the
+    device, so that a forward pass on a GPU waits once rather than once per operation."""
+    if weights.requires_grad:
+        return [[True] * weights.shape[1] for _ in range(weights.shape[0])]
+    return (weights != 0).tolist()
 
 
 class NB201Supernet(nn.Module):
@@ -80,9 +97,10 @@ class NB201Supernet(nn.Module):
         self.cells = nn.ModuleList(blocks)
 
     def forward(self, x: torch.Tensor, choice: Choice) -> torch.Tensor:
+        run = None if isinstance(choice, Architecture) else running(choice)  # once, for all cells
         x = self.stem(x)
         for block in self.cells:
-            x = block(x, choice) if isinstance(block, MixedCell) else block(x)
+            x = block(x, choice, run) if isinstance(block, MixedCell) else block(x)
         return self.head(x)
 
     def extract(self, arch: Architecture) -> NB201Network:
