@@ -159,7 +159,7 @@ def main() -> None:
     data = load(args)
     jobs = [(args, data, label, seed) for label in args.methods for seed in args.seeds]
     runs = []
-    # CUDA cannot be used in a forked child of a process that imported torch's CUDA state
+    # on CUDA, forked workers returned nothing (an H100, 560 s); PyTorch's advice is to spawn
     context = multiprocessing.get_context("spawn" if args.device == "cuda" else "fork")
     with context.Pool(args.jobs, maxtasksperchild=1) as pool:  # a fresh process per search
         for run in pool.imap(run_one, jobs):
