@@ -38,6 +38,7 @@ from archsearch.spaces.darts_network import (
     make_stem,
     plan_of,
 )
+from archsearch.spaces.mixture import running
 
 __all__ = ["DartsSupernet", "MixedCell", "mixture_coefficients"]
 
@@ -95,8 +96,7 @@ class MixedCell(CellBase):
     ) -> torch.Tensor:
         """sum over edges and operations of coefficient * op(state), skipping exact zeros."""
         out: torch.Tensor | None = None
-        # which operations to run, read from the device once per node (not once per operation)
-        run = (coefficients.requires_grad | (coefficients != 0)).tolist()
+        run = running(coefficients)  # read from the device once per node, not per operation
         for state in range(node):
             for k, op in enumerate(self.edges[edge_key(node, state)]):
                 if run[state][k]:

@@ -16,11 +16,11 @@ from torch import nn
 
 from archsearch.spaces.base import Architecture
 from archsearch.spaces.cell import EDGES, NODES, NB201Network, ResidualBlock, edge_name, make_op
+from archsearch.spaces.mixture import Running, running
 
 __all__ = ["MixedCell", "NB201Supernet"]
 
 Choice = Architecture | torch.Tensor
-Running = list[list[bool]]
 
 
 class MixedCell(nn.Module):
@@ -57,15 +57,6 @@ class MixedCell(nn.Module):
             if name != "none" and run[index][k]:
                 out = out + choice[index, k] * op(x)
         return out
-
-
-def running(weights: torch.Tensor) -> Running:
-    """Which operation of which edge a mixture computes: all of them when the weights need
-    gradients (an architecture step), else those of nonzero weight. One read from the
-    device, so that a forward pass on a GPU waits once rather than once per operation."""
-    if weights.requires_grad:
-        return [[True] * weights.shape[1] for _ in range(weights.shape[0])]
-    return (weights != 0).tolist()
 
 
 class NB201Supernet(nn.Module):
