@@ -90,10 +90,12 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
     start = time.perf_counter()
     method = ONESHOTS.get(method_name)(space, data.task, data, train, seed, **options)
     history, epoch_seconds = [], []
-    for _ in range(args.epochs):
+    for epoch in range(1, args.epochs + 1):
         tick = time.perf_counter()
         stats = method.epoch()
         epoch_seconds.append(time.perf_counter() - tick)
+        took = epoch_seconds[-1]
+        print(f"{label} seed {seed}: epoch {epoch}/{args.epochs} {took:.1f}s", flush=True)
         history.append({k: v for k, v in stats.items() if not k.startswith("alpha/")})
     arch = method.derive()
     seconds = time.perf_counter() - start

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -91,6 +92,8 @@ class OneShot(ABC):
         self.memory_need: int | None = None
         self.smoothing = label_smoothing(train, task)
         self._affine = data.norm.affine(self.device) if data.norm is not None else None
+        #: split name -> (x, y, x on the device, y on the device)
+        self._on_device: dict[str, tuple[torch.Tensor, ...]] = {}
         self.setup()
 
     # -- what every method defines -------------------------------------------------------------
@@ -142,19 +145,25 @@ class OneShot(ABC):
         """Normalised (x, y) batches of the "train" or "val" split on the device, in a seeded
         random order (the base generator: resumes exactly)."""
         x, y = self.split(split)
-        order = torch.randperm(len(y), generator=self.generator)
+        order = torch.randperm(len(y), generator=self.generator).to(self.device)
         for rows in batch_rows(order, batch_size or self.batch_size):
             xb = self.prepare(x.index_select(0, rows))
-            yb = xb if self.task.targets_are_inputs else y.index_select(0, rows).to(self.device)
+            yb = xb if self.task.targets_are_inputs else y.index_select(0, rows)
             yield xb, yb
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """The (x, y) tensors of the "train" or "val" split."""
+        """The (x, y) tensors of the "train" or "val" split on the device (moved there once,
+        not a batch at a time)."""
         if name == "train":
-            return self.data.x_train, self.data.y_train
-        if name == "val":
-            return self.data.x_val, self.data.y_val
-        raise ValueError(f"unknown split {name!r}; a one-shot search has train and val")
+            x, y = self.data.x_train, self.data.y_train
+        elif name == "val":
+            x, y = self.data.x_val, self.data.y_val
+        else:
+            raise ValueError(f"unknown split {name!r}; a one-shot search has train and val")
+        held = self._on_device.get(name)
+        if held is None or held[0] is not x or held[1] is not y:
+            held = self._on_device[name] = (x, y, x.to(self.device), y.to(self.device))
+        return held[2], held[3]
 
     def prepare(self, xb: torch.Tensor) -> torch.Tensor:
         """A batch of inputs on the device as normalised float network input."""
@@ -208,29 +217,41 @@ class OneShot(ABC):
         first `rows` rows would be one class."""
         x, y = self.split(split)
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(SCORE_SEED))
-        order = order[:rows]
+        order = order[:rows].to(self.device)
         sums: dict[str, torch.Tensor] = {}
         with batch_statistics(net):
             for chunk in order.split(max(256, 2 * self.batch_size)):
                 xb = self.prepare(x.index_select(0, chunk))
                 yb = xb if self.task.targets_are_inputs else y.index_select(0, chunk)
                 outputs = net(xb, choice).float()
-                _add(sums, self.task.batch_sums(outputs, yb.to(self.device)))
+                _add(sums, self.task.batch_sums(outputs, yb))
         return self.task.metrics(sums, len(order))
+
+
+#: the networks inside a `batch_statistics` block now
+_IN_BATCH_STATISTICS: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 
 
 @contextlib.contextmanager
 def batch_statistics(net: nn.Module) -> Iterator[None]:
     """Within: `net` in training mode with every BatchNorm's momentum 0, so that batches are
-    normalised by their own statistics and the running statistics stay as they were."""
+    normalised by their own statistics and the running statistics stay as they were. A block
+    nested in another for the same network costs nothing (entering one walks every module of
+    a supernet, about as long as a forward pass of it on a GPU), so loops that score many
+    architectures enter it once around the loop."""
+    if net in _IN_BATCH_STATISTICS:
+        yield
+        return
     norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     saved, mode = [m.momentum for m in norms], net.training
     for m in norms:
         m.momentum = 0.0
     net.train()
+    _IN_BATCH_STATISTICS.add(net)
     try:
         yield
     finally:
+        _IN_BATCH_STATISTICS.discard(net)
         for m, momentum in zip(norms, saved):
             m.momentum = momentum
         net.train(mode)

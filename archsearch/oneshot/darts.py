@@ -108,7 +108,8 @@ class Darts(OneShot):
         argmax a parameter-free operation, and each choice's weight."""
         self.supernet.train()
         val = self.batches("val")
-        totals = {"train_loss": 0.0, "val_loss": 0.0}
+        # summed on the device, read once at the end
+        totals = {key: torch.zeros((), device=self.device) for key in ("train_loss", "val_loss")}
         steps = 0
         for xb, yb in self.batches("train"):
             try:
@@ -122,18 +123,18 @@ class Darts(OneShot):
             steps += 1
         self.w_train.end_epoch()
         self.epochs_done += 1
-        stats = {k: v / max(steps, 1) for k, v in totals.items()}
+        stats = {k: float(v) / max(steps, 1) for k, v in totals.items()}
         stats.update(self.describe_alpha())
         stats.update(self.guard.after_epoch(self.argmax()))
         return stats
 
-    def weight_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def weight_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.w_train.step(self.loss(self.supernet(x, self.weights().detach()), y))
 
     def arch_step(
         self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor
-    ) -> float:
-        """One Adam step on alpha; the validation loss (before the step)."""
+    ) -> torch.Tensor:
+        """One Adam step on alpha; the validation loss (before the step), on the device."""
         self.a_opt.zero_grad(set_to_none=True)
         if self.options.order == 2:
             loss = self._unrolled_grad(xt, yt, xv, yv)
@@ -145,7 +146,7 @@ class Darts(OneShot):
             penalty.backward()
         self.a_opt.step()
         self.supernet.zero_grad(set_to_none=True)
-        return float(loss.detach())
+        return loss.detach()
 
     def _unrolled_grad(
         self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor

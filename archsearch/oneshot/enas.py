@@ -142,7 +142,7 @@ class ENAS(OneShot):
     def train_weights(self) -> float:
         """Shared-weight steps, one controller sample per mini-batch; the mean loss."""
         self.supernet.train()
-        total, steps = 0.0, 0
+        total, steps = torch.zeros((), device=self.device), 0
         limit = self.options.weight_steps
         while limit is None or steps < limit:
             for xb, yb in self.batches("train"):
@@ -156,12 +156,12 @@ class ENAS(OneShot):
                     )
                 self.optimizer.step()
                 self.scheduler.step()
-                total, steps = total + loss.item(), steps + 1
+                total, steps = total + loss.detach(), steps + 1  # read once, at the end
                 if limit is not None and steps >= limit:
                     break
             if limit is None:
                 break
-        return total / max(steps, 1)
+        return float(total) / max(steps, 1)
 
     def train_controller(self) -> list[float]:
         """`controller_steps` REINFORCE steps, each on `batch_size` sampled architectures
@@ -169,11 +169,12 @@ class ENAS(OneShot):
         rewards: list[float] = []
         count = self.options.controller_steps * self.options.batch_size
         batches = self.val_batches()
-        for _ in range(count):
-            arch = self.sample()
-            reward = self.reward(arch, next(batches))
-            self.controller.learn(arch, Result(reward))
-            rewards.append(reward)
+        with batch_statistics(self.supernet):
+            for _ in range(count):
+                arch = self.sample()
+                reward = self.reward(arch, next(batches))
+                self.controller.learn(arch, Result(reward))
+                rewards.append(reward)
         return rewards
 
     @torch.no_grad()
@@ -214,12 +215,13 @@ class ENAS(OneShot):
         batches = self.val_batches()
         shared = None if o.derive_batches is None else list(islice(batches, int(o.derive_batches)))
         best: tuple[float, Architecture] | None = None
-        for _ in range(o.derive_samples):
-            arch = self.capped(self.sample())
-            chosen = shared or [next(batches)]
-            score = sum(self.reward(arch, batch) for batch in chosen) / len(chosen)
-            if best is None or score > best[0]:
-                best = (score, arch)
+        with batch_statistics(self.supernet):
+            for _ in range(o.derive_samples):
+                arch = self.capped(self.sample())
+                chosen = shared or [next(batches)]
+                score = sum(self.reward(arch, batch) for batch in chosen) / len(chosen)
+                if best is None or score > best[0]:
+                    best = (score, arch)
         assert best is not None
         return best[1]
 

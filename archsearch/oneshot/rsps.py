@@ -61,9 +61,9 @@ class RandomSharing(OneShot):
         losses = [self.train_step(x, y) for x, y in self.batches("train")]
         self.w_train.end_epoch()
         self.epochs_done += 1
-        return {"train_loss": sum(losses) / max(len(losses), 1), "lr": self.w_train.lr}
+        return {"train_loss": float(sum(losses)) / max(len(losses), 1), "lr": self.w_train.lr}
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One weight step of a uniformly sampled architecture."""
         arch = self.space.sample(self.rng)
         return self.w_train.step(self.loss(self.supernet(x, arch), y))

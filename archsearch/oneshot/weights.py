@@ -61,13 +61,14 @@ class WeightTrainer:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def step(self, loss: torch.Tensor) -> float:
-        """One clipped SGD step on `loss`; its value."""
+    def step(self, loss: torch.Tensor) -> torch.Tensor:
+        """One clipped SGD step on `loss`; its value, detached and left on the device (a read
+        per step would make the CPU wait for the GPU every step)."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), self.clip)
         self.optimizer.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def end_epoch(self) -> None:
         self.schedule.step()
