@@ -38,7 +38,7 @@ from archsearch.spaces.darts_network import (
     make_stem,
     plan_of,
 )
-from archsearch.spaces.mixture import running
+from archsearch.spaces.mixture import running, weighted_sum
 
 __all__ = ["DartsSupernet", "MixedCell", "mixture_coefficients"]
 
@@ -95,15 +95,16 @@ class MixedCell(CellBase):
         self, node: int, states: list[torch.Tensor], coefficients: torch.Tensor
     ) -> torch.Tensor:
         """sum over edges and operations of coefficient * op(state), skipping exact zeros."""
-        out: torch.Tensor | None = None
         run = running(coefficients)  # read from the device once per node, not per operation
+        width = coefficients.shape[1]
+        picked, terms = [], []
         for state in range(node):
             for k, op in enumerate(self.edges[edge_key(node, state)]):
                 if run[state][k]:
-                    term = coefficients[state, k] * op(states[state])
-                    out = term if out is None else out + term
-        assert out is not None, "a weight row of the mixture is all zero"
-        return out
+                    picked.append(state * width + k)
+                    terms.append(op(states[state]))
+        assert picked, "a weight row of the mixture is all zero"
+        return weighted_sum(coefficients.reshape(-1), picked, terms)
 
 
 class DartsSupernet(nn.Module):

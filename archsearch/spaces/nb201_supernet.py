@@ -16,7 +16,7 @@ from torch import nn
 
 from archsearch.spaces.base import Architecture
 from archsearch.spaces.cell import EDGES, NODES, NB201Network, ResidualBlock, edge_name, make_op
-from archsearch.spaces.mixture import Running, running
+from archsearch.spaces.mixture import Running, running, weighted_sum
 
 __all__ = ["MixedCell", "NB201Supernet"]
 
@@ -52,11 +52,10 @@ class MixedCell(nn.Module):
         if isinstance(choice, Architecture):
             return ops[self.ops.index(choice[edge_name(*EDGES[index])])](x)
         assert run is not None
-        out = x.mul(0.0)
-        for k, (name, op) in enumerate(zip(self.ops, ops)):
-            if name != "none" and run[index][k]:
-                out = out + choice[index, k] * op(x)
-        return out
+        picked = [k for k, name in enumerate(self.ops) if name != "none" and run[index][k]]
+        if not picked:
+            return x.mul(0.0)
+        return weighted_sum(choice[index], picked, [ops[k](x) for k in picked])
 
 
 class NB201Supernet(nn.Module):
