@@ -9,6 +9,11 @@ stage, 50 epochs, batch 64) is one set of flags:
     .venv/bin/python benchmarks/oneshot_nb201.py --rows 50000 --size 32 --channels 16 \
         --cells 5 --epochs 50 --batch 64 --device cuda --seeds 1000 1001 1002
 
+A search that outlasts the machine it runs on (a paper-scale DARTS search is about 1.5 hours
+on an H100) can be cut into pieces: with `--checkpoint-dir DIR` each search saves its state
+after every epoch and the same command continues it from there; `--time-limit SECONDS` stops
+searches, unfinished, before an epoch that would end later than that.
+
 The defaults are a scale two CPU cores can afford, chosen on tuning seeds 100-103 (see
 docs/oneshot.md): 4,000 training images split half for the weights, half for the
 architecture steps, at CIFAR's own 32x32, 8 channels, 1 cell per stage, 15 epochs, batch 32.
@@ -38,7 +43,7 @@ from archsearch.data.dataset import Dataset, Normalization
 from archsearch.evaluation.tabular import read_csv
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.oneshot import ONESHOTS
-from archsearch.oneshot.base import supernet_memory
+from archsearch.oneshot.base import OneShot, supernet_memory
 from archsearch.spaces.cell import NB201Space
 
 #: method label -> (one-shot method, options)
@@ -76,53 +81,101 @@ def load(args: argparse.Namespace) -> Dataset:
 
 
 def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]:
-    """One search (in a process of its own, so that its peak memory is its own)."""
+    """One search (in a process of its own, so that its peak memory is its own). With
+    `--checkpoint-dir` it continues from that search's checkpoint and saves one after every
+    epoch; with `--time-limit` it stops, unfinished, before an epoch that would end past the
+    benchmark's deadline."""
     args, data, label, seed = job
     torch.set_num_threads(args.threads)
+    space = NB201Space(channels=args.channels, cells_per_stage=args.cells)
+    method = make_method(args, data, space, label, seed)
+    progress = resume(args, method, label, seed)
+    while method.epochs_done < args.epochs:
+        last = progress["epoch_seconds"][-1] if progress["epoch_seconds"] else 0.0
+        if args.deadline is not None and time.time() + last > args.deadline:
+            return {"method": label, "seed": seed, "finished": False, **progress}
+        tick = time.perf_counter()
+        stats = method.epoch()
+        progress["epoch_seconds"].append(time.perf_counter() - tick)
+        took, epoch = progress["epoch_seconds"][-1], method.epochs_done
+        print(f"{label} seed {seed}: epoch {epoch}/{args.epochs} {took:.1f}s", flush=True)
+        progress["history"].append({k: v for k, v in stats.items() if not k.startswith("alpha/")})
+        # DARTS: softmax(alpha) per edge and operation after the latest epoch
+        progress["final_alpha"] = {k: v for k, v in stats.items() if k.startswith("alpha/")}
+        save_checkpoint(args, method, progress, label, seed)
+    tick = time.perf_counter()
+    arch = method.derive()
+    derive_seconds = time.perf_counter() - tick
+    key = space.to_string(arch)
+    estimate = supernet_memory(method.supernet, arch, data.input_shape, method.batch_size)
+    return {
+        "method": label,
+        "seed": seed,
+        "finished": True,
+        "options": {k: str(v) for k, v in METHODS[label][1].items()},
+        "arch": key,
+        "table_test_accuracy": args.table_dict[key] * 100,
+        "seconds": sum(progress["epoch_seconds"]) + derive_seconds,  # the epochs and derive
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "estimated_step_mib": estimate / 2**20,
+        "epoch_seconds": progress["epoch_seconds"],
+        "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20
+        if args.device == "cuda"
+        else None,
+        "history": progress["history"],  # each epoch's statistics
+        "final_alpha": progress["final_alpha"],
+        "loadavg": os.getloadavg(),
+    }
+
+
+def make_method(
+    args: argparse.Namespace, data: Dataset, space: NB201Space, label: str, seed: int
+) -> OneShot:
+    """The one-shot method of `label`, with the benchmark's DARTS and ENAS options."""
     method_name, options = METHODS[label]
     options = dict(options)
     if method_name == "darts":
         options.update(arch_lr=args.arch_lr, **dict(kv.split("=", 1) for kv in args.darts_option))
     if method_name == "enas":
         options.update(dict(kv.split("=", 1) for kv in args.enas_option))
-    space = NB201Space(channels=args.channels, cells_per_stage=args.cells)
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch, device=args.device)
-    start = time.perf_counter()
-    method = ONESHOTS.get(method_name)(space, data.task, data, train, seed, **options)
-    history, epoch_seconds = [], []
-    for epoch in range(1, args.epochs + 1):
-        tick = time.perf_counter()
-        stats = method.epoch()
-        epoch_seconds.append(time.perf_counter() - tick)
-        took = epoch_seconds[-1]
-        print(f"{label} seed {seed}: epoch {epoch}/{args.epochs} {took:.1f}s", flush=True)
-        history.append({k: v for k, v in stats.items() if not k.startswith("alpha/")})
-    arch = method.derive()
-    seconds = time.perf_counter() - start
-    key = space.to_string(arch)
-    estimate = supernet_memory(method.supernet, arch, data.input_shape, method.batch_size)
-    return {
-        "method": label,
-        "seed": seed,
-        "options": {k: str(v) for k, v in options.items()},
-        "arch": key,
-        "table_test_accuracy": args.table_dict[key] * 100,
-        "seconds": seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "estimated_step_mib": estimate / 2**20,
-        "epoch_seconds": epoch_seconds,
-        "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20
-        if args.device == "cuda"
-        else None,
-        "last_epoch": history[-1],
-        # DARTS: softmax(alpha) per edge and operation after the search
-        "final_alpha": {k: v for k, v in stats.items() if k.startswith("alpha/")},
-        "loadavg": os.getloadavg(),
-    }
+    return ONESHOTS.get(method_name)(space, data.task, data, train, seed, **options)
+
+
+def checkpoint_path(args: argparse.Namespace, label: str, seed: int) -> Path | None:
+    if args.checkpoint_dir is None:
+        return None
+    return args.checkpoint_dir / f"{label}-seed{seed}.pt"
+
+
+def resume(args: argparse.Namespace, method: OneShot, label: str, seed: int) -> dict[str, Any]:
+    """The search's progress so far (epoch times, per-epoch stats), its state loaded into
+    `method` from its checkpoint if there is one."""
+    path = checkpoint_path(args, label, seed)
+    if path is None or not path.exists():
+        return {"epoch_seconds": [], "history": [], "final_alpha": {}}
+    saved = torch.load(path, weights_only=True, map_location="cpu")
+    method.load_state_dict(saved["method"])
+    print(f"{label} seed {seed}: resumed after epoch {method.epochs_done}", flush=True)
+    return saved["progress"]
+
+
+def save_checkpoint(
+    args: argparse.Namespace, method: OneShot, progress: dict[str, Any], label: str, seed: int
+) -> None:
+    """The search's state and progress, written whole or not at all."""
+    path = checkpoint_path(args, label, seed)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    torch.save({"method": method.state_dict(), "progress": progress}, partial)
+    os.replace(partial, path)
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     out = {}
+    runs = [r for r in runs if r["finished"]]
     for label in dict.fromkeys(r["method"] for r in runs):
         acc = [r["table_test_accuracy"] for r in runs if r["method"] == label]
         secs = [r["seconds"] for r in runs if r["method"] == label]
@@ -155,10 +208,22 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per search")
     parser.add_argument("--jobs", type=int, default=1, help="searches run at once")
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        help="save each search's state here after every epoch, and continue from it",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds from the start: a search stops, unfinished, before an epoch that would "
+        "end later (continue it with --checkpoint-dir)",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/oneshot_nb201.json"))
     args = parser.parse_args()
     args.table_dict = read_csv(Path(args.table), "cifar10")
     data = load(args)
+    args.deadline = None if args.time_limit is None else time.time() + args.time_limit
     jobs = [(args, data, label, seed) for label in args.methods for seed in args.seeds]
     runs = []
     # on CUDA, forked workers returned nothing (an H100, 560 s); PyTorch's advice is to spawn
@@ -166,12 +231,16 @@ def main() -> None:
     with context.Pool(args.jobs, maxtasksperchild=1) as pool:  # a fresh process per search
         for run in pool.imap(run_one, jobs):
             runs.append(run)
+            save(args, data, runs)  # after every search, so a stopped benchmark keeps its rows
+            if not run["finished"]:
+                done = len(run["epoch_seconds"])
+                print(f"{run['method']:14s} seed {run['seed']}: stopped after epoch {done}")
+                continue
             print(
                 f"{run['method']:14s} seed {run['seed']}: {run['table_test_accuracy']:.2f}% "
                 f"{run['arch']}  {run['seconds']:.0f}s  {run['peak_rss_mib']:.0f} MiB",
                 flush=True,
             )
-            save(args, data, runs)  # after every search, so a stopped benchmark keeps its rows
     summary = summarise(runs)
     print("\nmethod          table test accuracy (%)   seconds   peak RSS (MiB)")
     for label, s in summary.items():
@@ -183,7 +252,7 @@ def main() -> None:
 
 
 def save(args: argparse.Namespace, data: Dataset, runs: list[dict[str, Any]]) -> None:
-    """The JSON of the searches finished so far."""
+    """The JSON of the searches so far (the summary counts finished ones only)."""
     setup = {k: v for k, v in vars(args).items() if k not in ("table_dict", "out")}
     setup.update(data=data.describe(), machine=platform.node(), cpus=os.cpu_count())
     args.out.parent.mkdir(parents=True, exist_ok=True)
