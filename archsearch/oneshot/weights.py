@@ -46,9 +46,11 @@ class WeightTrainer:
     """SGD steps on a supernet's weights with a per-epoch cosine schedule."""
 
     def __init__(self, net: nn.Module, options: WeightOptions, epochs: int) -> None:
-        self.net, self.clip = net, options.grad_clip
+        self.clip = options.grad_clip
+        #: the weights, listed once (walking a supernet's modules every step costs ~ms)
+        self.params = list(net.parameters())
         self.optimizer = torch.optim.SGD(
-            net.parameters(),
+            self.params,
             options.w_lr,
             momentum=options.w_momentum,
             weight_decay=options.w_weight_decay,
@@ -66,7 +68,7 @@ class WeightTrainer:
         per step would make the CPU wait for the GPU every step)."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(self.net.parameters(), self.clip)
+        nn.utils.clip_grad_norm_(self.params, self.clip)
         self.optimizer.step()
         return loss.detach()
 
