@@ -42,8 +42,8 @@ from archsearch.data import load_dataset
 from archsearch.data.dataset import Dataset, Normalization
 from archsearch.evaluation.tabular import read_csv
 from archsearch.evaluation.trainer import TrainConfig
-from archsearch.oneshot import ONESHOTS
 from archsearch.oneshot.base import OneShot, supernet_memory
+from archsearch.oneshot.driver import make_method
 from archsearch.spaces.cell import NB201Space
 
 #: method label -> (one-shot method, options)
@@ -88,7 +88,9 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
     args, data, label, seed = job
     torch.set_num_threads(args.threads)
     space = NB201Space(channels=args.channels, cells_per_stage=args.cells)
-    method = make_method(args, data, space, label, seed)
+    method_name, options = method_options(args, label)
+    train = TrainConfig(epochs=args.epochs, batch_size=args.batch, device=args.device)
+    method = make_method(method_name, space, data, train, seed, options)
     progress = resume(args, method, label, seed)
     while method.epochs_done < args.epochs:
         last = progress["epoch_seconds"][-1] if progress["epoch_seconds"] else 0.0
@@ -112,7 +114,7 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
         "method": label,
         "seed": seed,
         "finished": True,
-        "options": {k: str(v) for k, v in METHODS[label][1].items()},
+        "options": {k: str(v) for k, v in options.items()},
         "arch": key,
         "table_test_accuracy": args.table_dict[key] * 100,
         "seconds": sum(progress["epoch_seconds"]) + derive_seconds,  # the epochs and derive
@@ -128,18 +130,16 @@ def run_one(job: tuple[argparse.Namespace, Dataset, str, int]) -> dict[str, Any]
     }
 
 
-def make_method(
-    args: argparse.Namespace, data: Dataset, space: NB201Space, label: str, seed: int
-) -> OneShot:
-    """The one-shot method of `label`, with the benchmark's DARTS and ENAS options."""
+def method_options(args: argparse.Namespace, label: str) -> tuple[str, dict[str, Any]]:
+    """The one-shot method of `label` and its options, with the benchmark's DARTS and ENAS
+    options added."""
     method_name, options = METHODS[label]
     options = dict(options)
     if method_name == "darts":
         options.update(arch_lr=args.arch_lr, **dict(kv.split("=", 1) for kv in args.darts_option))
     if method_name == "enas":
         options.update(dict(kv.split("=", 1) for kv in args.enas_option))
-    train = TrainConfig(epochs=args.epochs, batch_size=args.batch, device=args.device)
-    return ONESHOTS.get(method_name)(space, data.task, data, train, seed, **options)
+    return method_name, options
 
 
 def checkpoint_path(args: argparse.Namespace, label: str, seed: int) -> Path | None:

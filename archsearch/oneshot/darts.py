@@ -153,7 +153,7 @@ class Darts(OneShot):
     ) -> torch.Tensor:
         """DARTS's second-order gradient of alpha: the validation loss at the weights after one
         virtual SGD step, minus lr times a finite-difference Hessian-vector product."""
-        params = [p for p in self.supernet.parameters()]
+        params = self.w_train.params
         lr = self.w_train.lr
         saved = [p.detach().clone() for p in params]
         grads = torch.autograd.grad(

@@ -118,7 +118,7 @@ class ENAS(OneShot):
         self.controller = Reinforce(self.space, self.seed, **given)
         self.supernet = self.make_supernet()
         #: the shared weights, listed once (walking the supernet every step costs ~ms)
-        self.weights = list(self.supernet.parameters())
+        self.params = list(self.supernet.parameters())
         self.optimizer = _optimizer(self.supernet, self.train)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_factor)
 
@@ -153,7 +153,7 @@ class ENAS(OneShot):
                 self.optimizer.zero_grad()
                 loss.backward()
                 if self.options.weight_grad_clip is not None:
-                    nn.utils.clip_grad_norm_(self.weights, self.options.weight_grad_clip)
+                    nn.utils.clip_grad_norm_(self.params, self.options.weight_grad_clip)
                 self.optimizer.step()
                 self.scheduler.step()
                 total, steps = total + loss.detach(), steps + 1  # read once, at the end
