@@ -11,6 +11,10 @@ its retrained test accuracy, and the load average before and after.
     python benchmarks/pruning.py [--pruners none,median,asha,predictor] [--seeds 0,1]
         [--epochs 6] [--epoch-budget 72 | --time-limit SECONDS] [--out FILE]
         [--cifar ../shared/data/cifar10-jpg]   # the cifar-cpu preset (shortened by the flags)
+
+A pruner may carry `--prune-option`s after colons: `asha:resource=flops` is ASHA with its
+rungs counted in compute. Each run's record lists its children (status, epochs, seconds,
+parameters and, where the pruner counted them, FLOPs), read from its ledger.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from archsearch.ledger import Ledger
+
 RESULTS = Path(__file__).resolve().parent / "results" / "pruning.json"
 SEARCH = ["--dataset", "digits", "--space", "cnn", "--strategy", "reinforce",
           "--final-models", "1"]  # fmt: skip
@@ -36,6 +42,12 @@ def search_flags(args: argparse.Namespace) -> list[str]:
     return ["--preset", "cifar-cpu", "--data-dir", str(args.cifar), "--final-models", "1"]
 
 
+def prune_flags(pruner: str) -> list[str]:
+    """`--prune NAME --prune-option K=V ...` of a pruner written `NAME[:K=V]...`."""
+    name, *options = pruner.split(":")
+    return ["--prune", name, *[f for o in options for f in ("--prune-option", o)]]
+
+
 def command(pruner: str, seed: int, args: argparse.Namespace) -> list[str]:
     """The `archsearch search` flags of one search."""
     budget = (
@@ -45,7 +57,7 @@ def command(pruner: str, seed: int, args: argparse.Namespace) -> list[str]:
     )
     return [*search_flags(args), "--epochs", str(args.epochs),
             "--final-epochs", str(args.final_epochs), "--trials", "100000", *budget,
-            "--prune", pruner, "--seed", str(seed)]  # fmt: skip
+            *prune_flags(pruner), "--seed", str(seed)]  # fmt: skip
 
 
 def start(flags: list[str], out: Path) -> subprocess.Popen:
@@ -53,6 +65,22 @@ def start(flags: list[str], out: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     cli = [sys.executable, "-m", "archsearch.cli", "search", *flags, "--out", str(out)]
     return subprocess.Popen(cli, env=env, stderr=subprocess.DEVNULL)
+
+
+def children(out: Path) -> list[dict]:
+    """Each child of a finished search, in order, as its ledger recorded it."""
+    with Ledger.open(out / "ledger.sqlite", readonly=True) as ledger:
+        return [
+            {
+                "status": t.result.status,
+                "epochs": t.result.metrics.get("epochs"),
+                "seconds": t.result.metrics.get("train_seconds"),
+                "params": t.result.metrics.get("params"),
+                "flops": t.result.metrics.get("flops"),
+                "val_accuracy": t.result.metrics.get("best_val_accuracy"),
+            }
+            for t in ledger
+        ]
 
 
 def row(pruner: str, seed: int, flags: list[str], out: Path, wall: float, load: tuple) -> dict:
@@ -74,6 +102,7 @@ def row(pruner: str, seed: int, flags: list[str], out: Path, wall: float, load: 
         "best_params": best["params"],
         "loadavg_before": load,
         "loadavg_after": os.getloadavg(),
+        "children_detail": children(out),
     }
 
 
@@ -94,7 +123,7 @@ def main() -> None:
         load, began = os.getloadavg(), time.perf_counter()
         running = {}
         for pruner, seed in jobs:
-            out = Path(tmp) / f"{pruner}-{seed}"
+            out = Path(tmp) / f"{pruner.replace(':', '-')}-{seed}"
             flags = command(pruner, seed, args)
             running[(pruner, seed)] = (start(flags, out), flags, out)
         for (pruner, seed), (process, flags, out) in running.items():

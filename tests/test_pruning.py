@@ -3,12 +3,16 @@ pruned trial is recorded with its status and partial curve and survives resume; 
 budget stops a search; bad pruning flags are one-line usage errors."""
 
 import json
+import re
 
 import pytest
 
 from archsearch.cli import main
+from archsearch.evaluation.cost import count_flops
 from archsearch.evaluation.pruners import PRUNERS
 from archsearch.ledger import Ledger
+from archsearch.spaces import get_space
+from archsearch.tasks.base import OutputSpec
 from tests.test_help import help_of, listed, options
 
 TINY = ["--dataset", "iris", "--space", "mlp", "--strategy", "random", "--final-epochs", "0"]
@@ -58,6 +62,23 @@ def test_a_pruned_child_never_outranks_a_finished_one_better_at_its_epoch(tmp_pa
                 assert child.result.reward <= other.result.reward
 
 
+def test_asha_counting_flops_records_each_childs_flops_and_prunes_by_compute(tmp_path):
+    run = tmp_path / "run"
+    flops = ["--prune", "asha", "--prune-option", "resource=flops", "--prune-option",
+             "min_trials=1"]  # fmt: skip
+    args = [*TINY, *flops, "--trials", "10", "--epochs", "9", "--seed", "5", "--out", str(run)]
+    assert main(["search", *args]) == 0
+    done, state = trials(run)
+    space = get_space("mlp")
+    for trial, entry in zip(done, state["evaluator"]["pruner"]["history"], strict=True):
+        model = space.build(trial.arch, (4,), OutputSpec((3,)))
+        assert trial.result.metrics["flops"] == entry["cost"] == count_flops(model, (4,)) > 0
+    pruned = [t for t in done if t.result.status == "pruned"]
+    assert pruned and all(
+        re.match(r"pruned at rung \d+ \(epoch \d\)", t.result.reason) for t in pruned
+    )
+
+
 def test_the_epoch_budget_stops_a_search_after_that_many_epochs(tmp_path):
     run = tmp_path / "run"
     args = [*TINY, "--trials", "100", "--epochs", "2", "--epoch-budget", "5", "--out", str(run)]
@@ -72,6 +93,7 @@ def test_the_epoch_budget_stops_a_search_after_that_many_epochs(tmp_path):
     [
         (["--prune", "bogus"], "unknown pruner 'bogus'; choose one of: asha, median, none"),
         (["--prune", "asha", "--prune-option", "eta=1"], "eta must lie in [2, 1,000]"),
+        (["--prune", "asha", "--prune-option", "resource=time"], "resource='time' is not one"),
         (["--prune", "median", "--prune-option", "speed=2"], "unknown option(s) ['speed']"),
         (["--prune-option", "eta=3"], "for pruner none"),
         (["--epoch-budget", "0"], "--epoch-budget must lie in"),

@@ -116,7 +116,9 @@ class PredictorPruner(Pruner):
         super().load_state_dict(state)
         self._fitted = {}
 
-    def check(self, scores: Sequence[float], features: Sequence[float] = ()) -> str:
+    def check(
+        self, scores: Sequence[float], features: Sequence[float] = (), cost: float = 0.0
+    ) -> str:
         epoch = len(scores)
         done = [h for h in self.finished() if len(h["scores"]) == self.epochs]
         if epoch <= self.options.warmup_epochs or len(done) < self.options.min_trials:

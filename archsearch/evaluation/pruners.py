@@ -7,9 +7,10 @@ in the search's driver process) and keeps what it learned as `history`: one smal
 plain floats per trial, which is the evaluator's `state_dict`, saved with the ledger's state
 (so it survives resume) and sent to parallel workers with every trial.
 
-After each epoch but the last the training evaluator asks `check(scores, features)`; a
+After each epoch but the last the training evaluator asks `check(scores, features, cost)`; a
 non-empty answer is the reason the child stops, and the child is recorded with status
-`pruned` and its partial curve.
+`pruned` and its partial curve. `cost` is the child's forward FLOPs per sample, computed only
+for a pruner that `needs_cost` (ASHA with `resource=flops`).
 
 Reward of a pruned child (`cap`): the run's reward computed on its partial curve, but never
 above the reward of any finished child that scored at least as well at the epoch where the
@@ -19,11 +20,13 @@ child is never the search's best (the ledger's best is a finished trial).
 
 Plug-ins: `none` (never stops), `median` (below the median of earlier finished children at
 the same epoch), `asha` (asynchronous successive halving: outside the top 1/eta at a rung),
-and `predictor` (Baker et al. 2017, in `predictors.py`).
+and `predictor` (Baker et al. 2017, in `predictors.py`). ASHA counts its rungs in epochs, or
+with `resource=flops` in training compute, so that a costly child must earn its compute.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -49,12 +52,15 @@ History = list[dict[str, Any]]
 class Pruner(ABC):
     """Decides after each epoch whether a running child stops. `epochs` is a child's full
     training length; `history` holds one entry per earlier trial: its validation `scores`
-    per epoch, `status` (ok or pruned), `reward` and (when `needs_features`) `features`."""
+    per epoch, `status` (ok or pruned), `reward`, (when `needs_features`) `features` and (when
+    `needs_cost`) `cost`."""
 
     name: ClassVar[str]
     Options: ClassVar[type] = Options
     #: Whether `check` and `observe` need the architecture's features (encoding, params).
     needs_features: ClassVar[bool] = False
+    #: Whether `check` and `observe` need the child's cost (forward FLOPs per sample).
+    needs_cost: bool = False
 
     def __init__(self, epochs: int, **options: Any) -> None:
         self.epochs = epochs
@@ -62,7 +68,9 @@ class Pruner(ABC):
         self.history: History = []
 
     @abstractmethod
-    def check(self, scores: Sequence[float], features: Sequence[float] = ()) -> str:
+    def check(
+        self, scores: Sequence[float], features: Sequence[float] = (), cost: float = 0.0
+    ) -> str:
         """Why the child whose validation scores so far are `scores` (one per epoch) should
         stop now, or "" to let it train on."""
 
@@ -72,6 +80,7 @@ class Pruner(ABC):
         status: str,
         reward: float,
         features: Sequence[float] = (),
+        cost: float = 0.0,
     ) -> None:
         """Remember a recorded trial's curve (finished or pruned)."""
         entry: dict[str, Any] = {
@@ -81,6 +90,8 @@ class Pruner(ABC):
         }
         if self.needs_features:
             entry["features"] = [float(f) for f in features]
+        if self.needs_cost:
+            entry["cost"] = float(cost)
         self.history.append(entry)
 
     def finished(self) -> History:
@@ -111,7 +122,9 @@ class NoPruner(Pruner):
 
     name = "none"
 
-    def check(self, scores: Sequence[float], features: Sequence[float] = ()) -> str:
+    def check(
+        self, scores: Sequence[float], features: Sequence[float] = (), cost: float = 0.0
+    ) -> str:
         return ""
 
     def observe(self, *args: Any, **kwargs: Any) -> None:
@@ -143,7 +156,9 @@ class MedianPruner(Pruner):
     name = "median"
     Options = MedianOptions
 
-    def check(self, scores: Sequence[float], features: Sequence[float] = ()) -> str:
+    def check(
+        self, scores: Sequence[float], features: Sequence[float] = (), cost: float = 0.0
+    ) -> str:
         epoch = len(scores)
         if epoch <= self.options.warmup_epochs:
             return ""
@@ -162,12 +177,14 @@ class MedianPruner(Pruner):
 @dataclass
 class AshaOptions(Options):
     """`min_epochs`: the first rung; `eta`: the reduction factor (rungs at min_epochs x
-    eta^k epochs, the top 1/eta of each rung trains on); `min_trials`: earlier children that
-    must have reached a rung before a child is compared there."""
+    eta^k, the top 1/eta of each rung trains on); `min_trials`: earlier children that must
+    have reached a rung before a child is compared there; `resource`: what the rungs count,
+    `epochs` or `flops` (epochs of a child of the earlier children's median FLOPs)."""
 
     min_epochs: int = 1
     eta: int = 3
     min_trials: int = 3
+    resource: str = "epochs"
     limits: ClassVar[dict[str, tuple[Any, Any, bool]]] = {
         "min_epochs": (1, 1_000_000, True),
         "eta": (2, 1_000, True),
@@ -175,39 +192,95 @@ class AshaOptions(Options):
     }
 
 
+RESOURCES = ("epochs", "flops")
+
+
 class AshaPruner(Pruner):
     """Asynchronous successive halving (Li et al. 2018), in its stopping form: the rungs are
-    the epochs min_epochs x eta^k below a child's full training. At a rung, a child's score
-    joins the scores there of every earlier child that reached the rung (finished or pruned
-    there); it trains on only if it is among the best max(1, n // eta) of those n scores. Before
-    `min_trials` earlier children reached a rung, every child passes it."""
+    min_epochs x eta^k units of training below a child's full training. At a rung, a child's
+    score joins the scores there of every earlier child that reached the rung; it trains on
+    only if it is among the best max(1, n // eta) of those n scores. Before `min_trials`
+    earlier children reached a rung, every child passes it.
+
+    With `resource=epochs` (the default) a unit is one epoch of any child. With
+    `resource=flops` it is one epoch's compute of a child of the earlier children's median
+    forward FLOPs (the resource of Hyperband counted in compute, not time, so that the same
+    seed prunes the same children on any machine). A child 10x that cost passes rungs 1, 3
+    and 9 in its first epoch, compared with what the others scored after that much compute
+    (a finished child that needed less counts with its final score). A costly child must
+    then lead on compute to go on: the search sees more children, biased to cheap ones."""
 
     name = "asha"
     Options = AshaOptions
 
-    def rungs(self) -> list[int]:
-        """The epochs at which children are compared, in order."""
+    def __init__(self, epochs: int, **options: Any) -> None:
+        super().__init__(epochs, **options)
+        if self.options.resource not in RESOURCES:
+            raise ValueError(
+                f"pruner asha option resource={self.options.resource!r} is not one of "
+                f"{', '.join(RESOURCES)}"
+            )
+        self.needs_cost = self.options.resource == "flops"
+
+    def rungs(self, below: float | None = None) -> list[float]:
+        """The rungs in units of training, in order, below `below` (the full training)."""
+        below = self.epochs if below is None else below
         out, rung = [], self.options.min_epochs
-        while rung < self.epochs:
+        while rung < below:
             out.append(rung)
             rung *= self.options.eta
         return out
 
-    def check(self, scores: Sequence[float], features: Sequence[float] = ()) -> str:
+    def check(
+        self, scores: Sequence[float], features: Sequence[float] = (), cost: float = 0.0
+    ) -> str:
+        if self.needs_cost:
+            return self._check_compute(scores, cost)
         epoch = len(scores)
         if epoch not in self.rungs():
             return ""
         earlier = [h["scores"][epoch - 1] for h in self.history if len(h["scores"]) >= epoch]
+        return self._judge(scores[-1], earlier, f"rung epoch {epoch}")
+
+    def _check_compute(self, scores: Sequence[float], cost: float) -> str:
+        """`check` with rungs counted in compute: every rung this epoch crossed."""
+        costs = [h["cost"] for h in self.history if h.get("cost", 0.0) > 0]
+        if not costs or cost <= 0:
+            return ""
+        unit, epoch = statistics.median(costs), len(scores)
+        for rung in self.rungs(self.epochs * cost / unit):
+            if (epoch - 1) * cost < rung * unit <= epoch * cost:
+                earlier = [s for h in self.history if (s := _score_at(h, rung * unit)) is not None]
+                reason = self._judge(scores[-1], earlier, f"rung {rung:g} (epoch {epoch})")
+                if reason:
+                    return reason
+        return ""
+
+    def _judge(self, score: float, earlier: list[float], where: str) -> str:
+        """Why `score` is outside the top 1/eta of itself and `earlier` at a rung, or ""."""
         if len(earlier) < self.options.min_trials:
             return ""
-        rung = sorted([*earlier, scores[-1]], reverse=True)
+        rung = sorted([*earlier, score], reverse=True)
         keep = max(1, len(rung) // self.options.eta)
-        if scores[-1] < rung[keep - 1]:
+        if score < rung[keep - 1]:
             return (
-                f"pruned at rung epoch {epoch}: score {scores[-1]:.4f} not in the top {keep} of "
+                f"pruned at {where}: score {score:.4f} not in the top {keep} of "
                 f"{len(rung)} children there (>= {rung[keep - 1]:.4f})"
             )
         return ""
+
+
+def _score_at(entry: Mapping[str, Any], compute: float) -> float | None:
+    """An earlier child's score once it had trained `compute` (epochs x FLOPs): at the first
+    epoch that reached it, its final score if it finished with less, None if it stopped
+    short (pruned) or has no cost."""
+    cost, scores = entry.get("cost", 0.0), entry["scores"]
+    if cost <= 0:
+        return None
+    epoch = math.ceil(compute / cost - 1e-9)
+    if epoch <= len(scores):
+        return scores[max(epoch, 1) - 1]
+    return scores[-1] if entry["status"] == OK else None
 
 
 PRUNERS: Registry[Pruner] = Registry("pruner", "archsearch.evaluation", Pruner)

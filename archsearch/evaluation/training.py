@@ -11,7 +11,7 @@ import torch
 
 from archsearch.estimate import GIB, memory_limit, training_memory
 from archsearch.evaluation.base import Context, Evaluator, TimeUp
-from archsearch.evaluation.cost import add_costs
+from archsearch.evaluation.cost import add_costs, count_flops
 from archsearch.evaluation.pruners import get_pruner
 from archsearch.evaluation.result import FAILED, PRUNED, Result
 from archsearch.evaluation.rewards import REWARDS, check_reward
@@ -72,11 +72,11 @@ class TrainingEvaluator(Evaluator):
         self.pruner = get_pruner(context.prune, self.config.epochs, context.prune_options)
         self.score = f"val_{self.task.score}"
 
-    def _stop(self, curve: Curve, features: list[float]) -> str:
+    def _stop(self, curve: Curve, features: list[float], cost: float) -> str:
         """Asked after each epoch: TIME_UP, a pruner's reason, or "" to train on."""
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return TIME_UP
-        return self.pruner.check([p[self.score] for p in curve], features)
+        return self.pruner.check([p[self.score] for p in curve], features, cost)
 
     def features(self, arch: Architecture, params: float) -> list[float]:
         """What a pruner that needs them knows of an architecture: log10 of its parameter
@@ -96,6 +96,7 @@ class TrainingEvaluator(Evaluator):
         try:
             torch.manual_seed(seed)
             model = self.build(arch)
+            cost = count_flops(model, data.input_shape) if self.pruner.needs_cost else 0.0
             curve = train(
                 model,
                 self.task,
@@ -104,18 +105,19 @@ class TrainingEvaluator(Evaluator):
                 self.config,
                 seed,
                 norm=data.norm,
-                stop=lambda so_far: self._stop(so_far, features),
+                stop=lambda so_far: self._stop(so_far, features, cost),
             )
         except TrainingStopped as exc:
             if exc.reason == TIME_UP:
                 raise TimeUp(f"the time limit passed while training {arch.hash}") from None
-            return self._costed(arch, self._result(exc.curve, params, start, pruned=exc.reason))
+            result = self._result(exc.curve, params, start, cost, pruned=exc.reason)
+            return self._costed(arch, result)
         except TrainingFailed as exc:
             return self.failed(str(exc), params=params)
         except (RuntimeError, ValueError, MemoryError) as exc:
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return self.failed(reason, params=params)
-        return self._costed(arch, self._result(curve, params, start))
+        return self._costed(arch, self._result(curve, params, start, cost))
 
     def build(self, arch: Architecture) -> torch.nn.Module:
         """The child network to train (a subclass may freeze part of it)."""
@@ -127,8 +129,11 @@ class TrainingEvaluator(Evaluator):
         device = resolve_device(self.config.device)
         return add_costs(result, self.context, arch, self.data.input_shape, self.output, device)
 
-    def _result(self, curve: Curve, params: int, start: float, pruned: str = "") -> Result:
-        """The result of a trained (or, with the pruner's reason `pruned`, stopped) child."""
+    def _result(
+        self, curve: Curve, params: int, start: float, cost: float, pruned: str = ""
+    ) -> Result:
+        """The result of a trained (or, with the pruner's reason `pruned`, stopped) child;
+        its `flops` (`cost`) recorded when the pruner judged by them."""
         last = {k: v for k, v in curve[-1].items() if k.startswith("val_")}
         metrics = {
             **last,
@@ -136,6 +141,7 @@ class TrainingEvaluator(Evaluator):
             "params": params,
             "epochs": len(curve),
             "train_seconds": time.perf_counter() - start,
+            **({"flops": cost} if self.pruner.needs_cost else {}),
         }
         floor = self.task.reward_floor
         reward = max(REWARDS[self.context.reward](curve, metrics, self.task), floor)
@@ -150,7 +156,8 @@ class TrainingEvaluator(Evaluator):
             return
         features = self.features(arch, result.metrics.get("params", 1.0))
         scores = [p[self.score] for p in result.curve]
-        self.pruner.observe(scores, result.status, result.reward, features)
+        cost = result.metrics.get("flops", 0.0)
+        self.pruner.observe(scores, result.status, result.reward, features, cost)
 
     def state_dict(self) -> dict[str, Any]:
         return {"pruner": self.pruner.state_dict()}

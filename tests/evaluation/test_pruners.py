@@ -65,6 +65,39 @@ def test_asha_lets_every_child_pass_a_rung_before_min_trials_reached_it():
     assert pruner.check([0.0]) != ""
 
 
+def test_asha_counting_flops_judges_a_costly_child_against_what_others_reached_on_its_compute():
+    pruner = get_pruner("asha", 9, {"resource": "flops", "min_trials": 3})
+    assert pruner.needs_cost
+    # three earlier children costing 1 (the median, so one unit = one epoch of cost 1)
+    for final in (0.5, 0.6, 0.7):
+        pruner.observe([final - 0.2, final - 0.1, final], "ok", final, cost=1.0)
+    # a child of cost 3 crosses rungs 1 and 3 in its first epoch; at rung 3 the others had
+    # their final 0.5, 0.6, 0.7 (epoch 3 of 3): with its 0.65, 4 scores, keep the best one
+    assert "rung 3 (epoch 1)" in pruner.check([0.65], cost=3.0)
+    assert pruner.check([0.75], cost=3.0) == ""
+    # judged by epochs, the same 0.65 would meet the others' epoch-1 scores and pass
+    by_epochs = get_pruner("asha", 9, {"min_trials": 3})
+    for final in (0.5, 0.6, 0.7):
+        by_epochs.observe([final - 0.2, final - 0.1, final], "ok", final)
+    assert by_epochs.check([0.65]) == ""
+
+
+def test_asha_counting_flops_waits_until_a_cheap_child_has_spent_a_rungs_compute():
+    pruner = get_pruner("asha", 9, {"resource": "flops", "min_trials": 3})
+    for final in (0.5, 0.6, 0.7):
+        pruner.observe([final] * 9, "ok", final, cost=2.0)
+    # a child of cost 1 reaches rung 1 (2 FLOP-epochs) at its epoch 2, not at epoch 1
+    assert pruner.check([0.0], cost=1.0) == ""
+    assert "rung 1 (epoch 2)" in pruner.check([0.0, 0.0], cost=1.0)
+    # a pruned child that stopped short of a rung is not among the scores there
+    pruner.observe([0.9], "pruned", 0.9, cost=0.1)
+    assert pruner.check([0.0, 0.0], cost=1.0).endswith("top 1 of 4 children there (>= 0.7000)")
+    # the cost is part of the state that resume restores
+    copy = get_pruner("asha", 9, {"resource": "flops"})
+    copy.load_state_dict(pruner.state_dict())
+    assert [h["cost"] for h in copy.history] == [2.0, 2.0, 2.0, 0.1]
+
+
 def saturating(ceiling, epochs=8, rate=3.0):
     """A learning curve rising to `ceiling`."""
     return [ceiling * (1 - math.exp(-t / rate)) for t in range(1, epochs + 1)]
@@ -136,6 +169,7 @@ def test_pruner_state_round_trips_and_none_remembers_nothing(predictor_pruner):
         ("asha", {"eta": 1}, "eta must lie in"),
         ("predictor", {"confidence": 1.0}, "confidence must lie in"),
         ("median", {"bogus": 1}, "unknown option"),
+        ("asha", {"resource": "seconds"}, "resource='seconds' is not one of epochs, flops"),
     ],
 )
 def test_bad_pruner_options_are_value_errors(name, options, message):
