@@ -12,7 +12,7 @@ import math
 import os
 import random
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from archsearch.data.dataset import Dataset
 from archsearch.evaluation.trainer import TrainConfig, resolve_device, seconds_per_sample
-from archsearch.spaces.base import Architecture, Space
+from archsearch.spaces.base import Architecture, Space, Value
 from archsearch.tasks.base import OutputSpec
 
 SAMPLES = 9  # architectures sampled to find a typical child
@@ -120,14 +120,19 @@ def estimate_search(
     final: TrainConfig,
     seed: int = 0,
     final_models: int = 1,
+    fixed: Callable[[int], Mapping[str, Value]] = lambda child: {},
+    first: int = 0,
 ) -> Estimate:
     """The cost of a search of `trials` children trained with `child`, then a final training
     of `final_models` networks with `final`: a child of median FLOPs among a few samples is
     timed for a few steps, and scaled to the samples' mean FLOPs (a few costly children weigh
-    more than the median says)."""
+    more than the median says). The samples are spread over children `first` to `first +
+    trials`, each with the decisions the strategy fixes for it (`fixed`, e.g. a depth
+    schedule), the rest uniform."""
     rng = random.Random(seed)
     output = data.task.output_spec()
-    archs = [space.sample(rng) for _ in range(SAMPLES)]
+    spread = [first + i * (trials or 1) // SAMPLES for i in range(SAMPLES)]
+    archs = [space.complete(fixed(child), rng) for child in spread]
     costs = [flops_per_sample(space, a, data.input_shape, output) for a in archs]
     median = statistics.median_low(costs)
     arch = archs[costs.index(median)]

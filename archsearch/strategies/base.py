@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from archsearch.evaluation.result import Result
 from archsearch.options import Options, parse_options
-from archsearch.spaces.base import Architecture, Space
+from archsearch.spaces.base import Architecture, Space, Value
 from archsearch.strategies.screening import Screen
 
 #: Fresh draws from `propose` before `ask` looks at mutations of a proposal already in flight.
@@ -150,6 +150,12 @@ class Strategy(ABC):
 
     def stats(self) -> dict[str, float]:
         """Diagnostics recorded with each trial (e.g. the controller's entropy)."""
+        return {}
+
+    def fixed_values(self, child: int) -> dict[str, Value]:
+        """Decisions this strategy fixes for its `child`-th proposal (counting from 0)
+        whatever it learns, e.g. REINFORCE's depth schedule; none by default. The time
+        estimate samples children with them, so that it prices the children a search trains."""
         return {}
 
 

@@ -352,11 +352,15 @@ class Reinforce(Strategy):
 
     def scheduled_depth(self) -> dict[str, int] | None:
         """{"depth": d} of the depth schedule now, or None without a schedule."""
+        return self.fixed_values(self.told) or None
+
+    def fixed_values(self, child: int) -> dict[str, Value]:
+        """{"depth": d} of the depth schedule at the `child`-th child told, {} without one."""
         if not self.options.depth_schedule:
-            return None
+            return {}
         start, step, every = self.options.depth_schedule
         choices = next(d for d in self.space.decisions if d.name == "depth").choices
-        depth = start + step * (self.told // every)
+        depth = start + step * (child // every)
         return {"depth": min(max(depth, min(choices)), max(choices))}
 
     # -- what the policy thinks ----------------------------------------------------------------
