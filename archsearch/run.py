@@ -448,9 +448,16 @@ def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) 
         models += candidates * (FOLDS - 1)
     final = config.final_train_config()
     estimate = estimate_search(
-        setup.space, setup.data, config.train, left, final, config.seed, models,
-        setup.strategy.fixed_values, done,
-    )  # fmt: skip
+        setup.space,
+        setup.data,
+        config.train,
+        left,
+        final,
+        config.seed,
+        models,
+        fixed=setup.strategy.fixed_values,
+        first=done,
+    )
     print(f"archsearch: {estimate.describe(left)}", file=log)
     if config.time_limit is not None and estimate.search_seconds > config.time_limit:
         print(f"archsearch: the search will stop at --time-limit {config.time_limit:g} s", file=log)

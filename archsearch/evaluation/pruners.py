@@ -222,7 +222,7 @@ class AshaPruner(Pruner):
             )
         self.needs_cost = self.options.resource == "flops"
 
-    def rungs(self, below: float | None = None) -> list[float]:
+    def rungs(self, below: float | None = None) -> list[int]:
         """The rungs in units of training, in order, below `below` (the full training)."""
         below = self.epochs if below is None else below
         out, rung = [], self.options.min_epochs

@@ -309,7 +309,7 @@ class Reinforce(Strategy):
     def propose(self) -> Architecture:
         with torch.no_grad():
             values, _, entropy, dists = self._walk(
-                generator=self.generator, forced=self.scheduled_depth()
+                generator=self.generator, forced=self.fixed_values(self.told)
             )
         self.last_entropy = float(entropy) / max(len(dists), 1)
         self.last_entropy_max = self.uniform_entropy(dists)
@@ -350,10 +350,6 @@ class Reinforce(Strategy):
         self.baseline = baseline
         self.updates += 1
 
-    def scheduled_depth(self) -> dict[str, int] | None:
-        """{"depth": d} of the depth schedule now, or None without a schedule."""
-        return self.fixed_values(self.told) or None
-
     def fixed_values(self, child: int) -> dict[str, Value]:
         """{"depth": d} of the depth schedule at the `child`-th child told, {} without one."""
         if not self.options.depth_schedule:
@@ -378,7 +374,7 @@ class Reinforce(Strategy):
     def sample_greedy(self) -> Architecture:
         """The most probable choice at every step (edges where P > 0.5); uses no randomness."""
         with torch.no_grad():
-            values = self._walk(greedy=True, forced=self.scheduled_depth())[0]
+            values = self._walk(greedy=True, forced=self.fixed_values(self.told))[0]
         return Architecture(self.space.name, tuple(values.items()))
 
     def _walk(self, **kwargs: Any) -> Walk:
