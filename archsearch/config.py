@@ -23,7 +23,7 @@ from archsearch.data.table import SCALINGS
 from archsearch.errors import UsageError
 from archsearch.evaluation import EVALUATORS
 from archsearch.evaluation.objectives import parse_objectives
-from archsearch.evaluation.pruners import PRUNERS
+from archsearch.evaluation.pruners import PRUNERS, get_pruner
 from archsearch.evaluation.rewards import CONSTRAINTS, REWARDS, CostTargets, cost_targets
 from archsearch.evaluation.trainer import TrainConfig
 from archsearch.evaluation.warm_start import PROXY_NAMES, check_warm_start
@@ -31,7 +31,7 @@ from archsearch.execution import EXECUTORS
 from archsearch.execution.base import unfit
 from archsearch.models import REFERENCE_MODELS
 from archsearch.oneshot import METHODS
-from archsearch.options import check_number, parse_options
+from archsearch.options import check_number
 from archsearch.spaces import SPACES
 from archsearch.strategies import STRATEGIES
 
@@ -396,8 +396,7 @@ def check_pruning(config: SearchConfig) -> None:
     try:
         if config.epoch_budget is not None:
             check_number("--epoch-budget", config.epoch_budget, 1, 10**12, whole=True)
-        options = PRUNERS.get(config.prune).Options
-        parse_options(f"pruner {config.prune}", options, config.prune_options)
+        get_pruner(config.prune, config.train.epochs, config.prune_options)
     except ValueError as exc:
         flag = " (check --prune-option)" if "pruner" in str(exc) else ""
         raise UsageError(f"{exc}{flag}") from None

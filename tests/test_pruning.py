@@ -93,7 +93,10 @@ def test_the_epoch_budget_stops_a_search_after_that_many_epochs(tmp_path):
     [
         (["--prune", "bogus"], "unknown pruner 'bogus'; choose one of: asha, median, none"),
         (["--prune", "asha", "--prune-option", "eta=1"], "eta must lie in [2, 1,000]"),
-        (["--prune", "asha", "--prune-option", "resource=time"], "resource='time' is not one"),
+        (
+            ["--prune", "asha", "--prune-option", "resource=time"],
+            "resource='time' is not one of epochs, flops (check --prune-option)",
+        ),
         (["--prune", "median", "--prune-option", "speed=2"], "unknown option(s) ['speed']"),
         (["--prune-option", "eta=3"], "for pruner none"),
         (["--epoch-budget", "0"], "--epoch-budget must lie in"),
