@@ -13,25 +13,26 @@ import os
 import random
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from archsearch.data.dataset import Dataset
-from archsearch.evaluation.trainer import TrainConfig, resolve_device, seconds_per_sample
+from archsearch.evaluation.trainer import TrainConfig, seconds_per_sample
 from archsearch.spaces.base import Architecture, Space, Value
 from archsearch.tasks.base import OutputSpec
 
-SAMPLES = 9  # architectures sampled to find a typical child
+#: Architectures sampled for a child's mean FLOPs: costs are skewed (a few deep, wide
+#: children cost many times the median), so the mean needs many; each is a meta-device build.
+SAMPLES = 50
 GIB = 2**30
 #: Of the machine's memory (or the GPU's), the share a child's training may take by default.
 MEMORY_SHARE = 0.75
 #: Bytes kept per parameter while training: weights, gradients and two optimiser moments.
 BYTES_PER_PARAM = 16
 TIMED_STEPS = 3  # training steps timed, after as many untimed (first-use costs)
-TIMED_BATCH = 32  # at most this many samples per timed step: cheap even for large children
 
 
 def flops_per_sample(
@@ -147,12 +148,9 @@ def estimate_search(
 
 
 def _time_training(space: Space, arch: Architecture, data: Dataset, config: TrainConfig) -> float:
-    """Seconds per sample of `arch`'s training steps as a child trains: on a GPU at the
-    child's batch size and precision (a small batch there times kernel launches, not the
-    work); on a CPU at most `TIMED_BATCH` samples a step, which costs about the same per
-    sample and keeps the estimate cheap for large children."""
-    if resolve_device(config.device).type != "cuda":
-        config = replace(config, batch_size=min(config.batch_size, TIMED_BATCH))
+    """Seconds per sample of `arch`'s training steps as a child trains, at the child's batch
+    size and precision: a smaller batch times kernel launches on a GPU, and on a CPU it can
+    run faster per sample than the child's batch will (README, "Time estimates")."""
     torch.manual_seed(0)
     model = space.build(arch, data.input_shape, data.task.output_spec())
     return seconds_per_sample(
