@@ -8,8 +8,8 @@ trial, the summary and the run's folder (a 2-trial search of iris; a few seconds
     >>> run = archsearch.search(dataset="iris", space="mlp", strategy="random", trials=2,
     ...                         epochs=1, final_epochs=1, final_models=1, quiet=True,
     ...                         out=f"{tempfile.mkdtemp()}/iris")
-    >>> run.status, len(run.trials), run.best.score, 0 <= run.best.test <= 1
-    ('finished', 2, 'accuracy', True)
+    >>> run.status, len(run.trials), run.best.score, 0 <= run.best.test <= 1  # + the reference
+    ('finished', 3, 'accuracy', True)
     >>> run.model(torch.zeros(5, 4)).shape  # 5 rows of iris's 4 columns -> 3 class scores
     torch.Size([5, 3])
     >>> archsearch.load(run.path).best == run.best

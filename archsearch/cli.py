@@ -156,6 +156,7 @@ SEARCH_FIELDS = (
     "final_epochs",
     "final_models",
     "final_rerank",
+    "final_reference",
     "retrain_top",
     "reward",
     "objectives",

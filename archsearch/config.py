@@ -215,6 +215,12 @@ class SearchConfig:
         "the best of them (1: the search's best, no re-ranking)",
         unset="3 when there are at most 1,000 training and validation rows, else 1",
     )
+    final_reference: bool = setting(
+        True,
+        "when re-ranking, weigh the space's reference architecture too (mlp: one layer of 128 "
+        "relu units, scikit-learn's default shape), trained as one more child after the search "
+        "if the search did not try it",
+    )
     reward: str = setting(
         "val_score",
         "what a child scores: val_score is the last epoch's validation score (accuracy or R²), "

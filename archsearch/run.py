@@ -32,7 +32,7 @@ from archsearch.evaluation.warm_start import warm_start_strategy
 from archsearch.execution import EXECUTORS, Executor, get_executor
 from archsearch.final import final_models, train_final, write_final_plots
 from archsearch.ledger import Ledger, LedgerError, Trial
-from archsearch.loop import Budget, run_search
+from archsearch.loop import Budget, run_search, trial_seed
 from archsearch.oneshot import ONESHOTS, OneShot
 from archsearch.oneshot.driver import check_options as check_oneshot_options
 from archsearch.oneshot.driver import drive, make_method, summarise
@@ -54,7 +54,7 @@ from archsearch.rundir import (
     write_text_atomic,
 )
 from archsearch.sanity import data_warnings
-from archsearch.spaces import SPACES, Space, get_space
+from archsearch.spaces import SPACES, Architecture, Space, get_space
 from archsearch.strategies import Strategy, get_strategy
 
 CONFIG, LEDGER, SUMMARY = "config.json", "ledger.sqlite", "summary.json"
@@ -140,10 +140,7 @@ def resume_run(
     with Ledger.open(out / LEDGER, readonly=True) as ledger:
         check_identity(config, ledger.meta(), out)
         done = len(ledger)
-    if trials is not None:
-        if trials < done:
-            raise UsageError(f"--trials {trials} is below the {done} trials this run has done")
-        config.trials = trials
+    config.trials = config.trials if trials is None else trials
     if time_limit is not None:
         config.time_limit = time_limit
     config.validate()
@@ -151,8 +148,11 @@ def resume_run(
     with Ledger.open(out / LEDGER, readonly=True) as ledger:
         ledger.check(setup.space)
         _check_state(setup, ledger)
+        searched = sum(REFERENCE not in trial.stats for trial in ledger)  # the budget's trials
+    if trials is not None and trials < searched:
+        raise UsageError(f"--trials {trials} is below the {searched} trials this run has searched")
     finished = finished_summary(out, done)
-    if finished is not None and (trials or 0) <= done and time_limit is None:
+    if finished is not None and (trials or 0) <= searched and time_limit is None:
         print(
             f"archsearch: {out} is finished ({done} trials, best trial "
             f"{(finished['best'] or {}).get('trial', '-')}); nothing to do — give --trials "
@@ -351,20 +351,44 @@ def _search(
                 print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)
             _print_estimate(config, setup, len(ledger), log)
             started = time.perf_counter()
+            references = sum(REFERENCE in trial.stats for trial in ledger)  # not the search's
+            trials = None if config.trials is None else config.trials + references
             stopped = run_search(
                 setup.strategy,
                 setup.evaluator,
                 ledger,
-                Budget(config.trials, config.time_limit, config.epoch_budget),
+                Budget(trials, config.time_limit, config.epoch_budget),
                 seed=config.seed,
                 executor=setup.executor,
                 reevaluate=config.reevaluate,
                 on_trial=lambda progress: show_progress(progress, log),
                 retries=config.retries,
             )
+            _train_reference(config, setup, ledger, log)
             return stopped, time.perf_counter() - started, list(ledger), ledger.best()
     finally:
         setup.executor.close()
+
+
+#: The stats key that marks the trial of the space's reference architecture.
+REFERENCE = "reference"
+
+
+def _train_reference(config: SearchConfig, setup: Setup, ledger: Ledger, log: TextIO) -> None:
+    """Train the reference architecture that re-ranking will weigh (`_reference`) as one more
+    child, numbered after every trial of the search and marked `REFERENCE` in its stats (the
+    search's budget does not count it), unless the search tried it. The search state is left
+    as it was: a resumed search goes on where it stopped."""
+    arch, state = _reference(config, setup), ledger.load_state()
+    if arch is None or state is None or ledger.find(arch) is not None:
+        return
+    flying = [number for _, number, _ in state.get("in_flight", [])]
+    number = max([trial.number for trial in ledger] + flying) + 1
+    seed = trial_seed(config.seed, number)
+    print(f"archsearch: trial {number}: the space's reference architecture, to re-rank", file=log)
+    setup.evaluator.deadline = None  # the search's time limit is for the search
+    result = setup.evaluator.evaluate(arch, seed)
+    ledger.record(Trial(number, arch, result, seed, {REFERENCE: 1.0}, time.time()), state)
 
 
 def _execute(config: SearchConfig, setup: Setup, out: Path, log: TextIO) -> dict[str, Any]:
@@ -443,9 +467,9 @@ def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) 
         by_epochs = max(-(-config.epoch_budget // config.train.epochs) - done, 0)
         left = by_epochs if left is None else min(left, by_epochs)
     models = final_models(setup.data, config.final_models)
-    candidates = final_rerank(setup.data, config.final_rerank)
-    if candidates > 1:  # each candidate's folds train on (FOLDS - 1) networks' worth of rows
-        models += candidates * (FOLDS - 1)
+    if _reranks(config, setup):  # each candidate's folds train on (FOLDS - 1) networks' rows
+        candidates = final_rerank(setup.data, config.final_rerank)
+        models += (candidates + (_reference(config, setup) is not None)) * (FOLDS - 1)
     final = config.final_train_config()
     estimate = estimate_search(
         setup.space,
@@ -507,19 +531,41 @@ def _best_entry(
         file=log,
     )
     chosen, ranking = rerank(setup.space, setup.data, candidates, recipe, config.seed, log)
+    reference = _reference(config, setup)
+    if reference is not None and candidates[-1].arch == reference:
+        ranking["reference"] = candidates[-1].number
     return {**_finish(config, setup, chosen, out, log), "rerank": ranking}
 
 
-def _rerank_candidates(config: SearchConfig, setup: Setup, trials: list[Trial]) -> list[Trial]:
-    """The trials whose architectures are re-ranked before the final training: the best
-    `final_rerank(...)` distinct ones when that is 2 or more, there is a final training, and
-    the reward is the task's score alone (labelled data, no cost objective); else none."""
+def _reranks(config: SearchConfig, setup: Setup) -> bool:
+    """Whether the final training re-ranks candidates: `final_rerank(...)` is 2 or more,
+    there is a final training, and the reward is the task's score alone (labelled data, no
+    cost objective)."""
     data = setup.data
     if config.final_epochs == 0 or not data.has_test() or data.task.targets_are_inputs:
-        return []
+        return False
     if isinstance(setup.strategy, OneShot) or len(config.objective_names()) > 1:
+        return False
+    return final_rerank(data, config.final_rerank) > 1
+
+
+def _reference(config: SearchConfig, setup: Setup) -> Architecture | None:
+    """The space's reference architecture when re-ranking weighs it (`--final-reference`)."""
+    if not config.final_reference or not _reranks(config, setup):
+        return None
+    return setup.space.reference()
+
+
+def _rerank_candidates(config: SearchConfig, setup: Setup, trials: list[Trial]) -> list[Trial]:
+    """The trials whose architectures are re-ranked before the final training, when
+    `_reranks`: the best `final_rerank(...)` distinct architectures other than the reference,
+    then the reference's trial (`_train_reference`), if it worked; else none."""
+    if not _reranks(config, setup):
         return []
-    candidates = top_distinct(trials, final_rerank(data, config.final_rerank))
+    reference = _reference(config, setup)
+    searched = [trial for trial in trials if trial.arch != reference]
+    candidates = top_distinct(searched, final_rerank(setup.data, config.final_rerank))
+    candidates += [trial for trial in trials if trial.arch == reference and trial.result.ok][:1]
     return candidates if len(candidates) > 1 else []
 
 

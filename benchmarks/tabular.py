@@ -51,6 +51,12 @@ def one_run(data: list[str], seed: int, flags: list[str]) -> dict:
     return summary
 
 
+def reference_chosen(best: dict) -> bool:
+    """Whether re-ranking chose the space's reference architecture over the search's best."""
+    reference = best.get("rerank", {}).get("reference")
+    return reference is not None and best["trial"] == reference
+
+
 def mean_std(values: list[float]) -> str:
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.4f} ± {spread:.4f}"
@@ -76,7 +82,8 @@ def main() -> None:
         base = [r["baseline"][metric] for r in runs]
         walls = [r["wall_seconds"] for r in runs]
         rows[name] = {"metric": metric, "archsearch": ours, "sklearn": base, "wall": walls,
-                      "best_archs": [r["best"]["arch"] for r in runs]}  # fmt: skip
+                      "best_archs": [r["best"]["arch"] for r in runs],
+                      "reference_chosen": [reference_chosen(r["best"]) for r in runs]}  # fmt: skip
         wins = sum(o > b for o, b in zip(ours, base))
         print(
             f"{name:14s} {metric[5:]:8s}  {mean_std(ours)}  {mean_std(base)}  "

@@ -72,7 +72,8 @@ def test_search_writes_every_artifact(tmp_path, capsys):
         "beats_baseline",
     } <= set(summary)
     assert summary["baseline"]["model"] == "MLPClassifier"
-    assert summary["trials"] == 3 and summary["seed"] == 4 and summary["space"] == "mlp"
+    # 3 searched, then the space's reference architecture for re-ranking
+    assert summary["trials"] == 4 and summary["seed"] == 4 and summary["space"] == "mlp"
     best = summary["best"]
     assert {"arch", "val_accuracy", "test_accuracy", "params"} <= set(best)
     data = load_dataset("iris", seed=4)  # the same split: the test accuracy is the model's
@@ -85,9 +86,9 @@ def test_search_writes_every_artifact(tmp_path, capsys):
     assert sum(p.numel() for p in model.parameters()) == 5 * best["params"]
     assert model(torch.randn(2, 4)).shape == (2, 3)
     rows = sqlite3.connect(out / "ledger.sqlite").execute("SELECT COUNT(*) FROM trials").fetchone()
-    assert rows == (3,)
+    assert rows == (4,)
     assert "3/3 done" in err and "best" in err and "eta" in err
-    assert len((out / "trials.csv").read_text().splitlines()) == 4
+    assert len((out / "trials.csv").read_text().splitlines()) == 5  # a header, 4 trials
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path, capsys):

@@ -58,7 +58,8 @@ def test_a_run_retrains_the_candidate_that_cross_validates_best(tmp_path, capsys
     out = tmp_path / "run"
     args = ["search", "--dataset", "wine", "--space", "mlp", "--strategy", "random",
             "--trials", "4", "--epochs", "1", "--final-epochs", "1", "--final-models", "1",
-            "--final-rerank", "2", "--seed", "3", "--out", str(out)]  # fmt: skip
+            "--final-rerank", "2", "--final-reference", "false", "--seed", "3",
+            "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     err = capsys.readouterr().err
     best = json.loads((out / "summary.json").read_text())["best"]
@@ -103,3 +104,48 @@ def test_the_retrained_trial_is_the_one_the_summary_names_else_the_best():
     assert retrained_trial(None, best, trials) is best  # no summary yet: a running search
     assert retrained_trial({"best": None}, best, trials) is best
     assert retrained_trial({"best": {"trial": 1}}, None, trials) is None  # no success
+
+
+def test_the_reference_mlp_is_scikit_learns_default_shape_to_the_nearest_choice():
+    assert get_space("mlp").reference() == arch(128) == SPACE.reference()
+    narrow = get_space("mlp", widths=[8, 16], activations=["tanh"], dropouts=[0.2, 0.5])
+    assert narrow.reference().as_dict() == {
+        "depth": 1, "width_1": 16, "activation_1": "tanh", "dropout_1": 0.2}  # fmt: skip
+    assert get_space("cnn").reference() is None
+
+
+def test_re_ranking_weighs_the_reference_trained_after_the_search(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["search", "--dataset", "iris", "--space", "mlp", "--strategy", "random",
+            "--trials", "3", "--epochs", "1", "--final-epochs", "1", "--final-models", "1",
+            "--seed", "0", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    trials = archsearch.load(out).trials
+    reference = get_space("mlp").reference()
+    assert [t.number for t in trials] == [0, 1, 2, 3] and trials[3].arch == reference
+    assert reference not in [t.arch for t in trials[:3]] and trials[3].result.ok
+    assert "trial 3: the space's reference architecture" in capsys.readouterr().err
+    ranking = json.loads((out / "summary.json").read_text())["best"]["rerank"]
+    numbers = [row["trial"] for row in ranking["candidates"]]
+    assert numbers[-1] == ranking["reference"] == 3 and len(numbers) == SMALL_DATA_RERANK + 1
+    # a resume finds the reference trained: nothing is trained again
+    assert main(["search", "--resume", str(out)]) == 0
+    assert len(archsearch.load(out).trials) == 4
+    assert "reference architecture" not in capsys.readouterr().err
+    # the budget counts the search's trials: --trials 4 adds one, numbered after the reference
+    assert main(["search", "--resume", str(out), "--trials", "4"]) == 0
+    trials = archsearch.load(out).trials
+    assert [t.number for t in trials] == [0, 1, 2, 3, 4] and trials[4].arch != reference
+    assert [t.number for t in trials if "reference" in t.stats] == [3]
+
+
+def test_without_the_reference_or_re_ranking_no_trial_is_added(tmp_path):
+    common = ["search", "--dataset", "iris", "--space", "mlp", "--strategy", "random",
+              "--trials", "2", "--epochs", "1", "--final-epochs", "1", "--final-models", "1",
+              "--seed", "0"]  # fmt: skip
+    for flags in (["--final-reference", "false"], ["--final-rerank", "1"]):
+        out = tmp_path / flags[0]
+        assert main([*common, *flags, "--out", str(out)]) == 0
+        assert len(archsearch.load(out).trials) == 2
+        assert "reference" not in (json.loads((out / "summary.json").read_text())["best"]
+                                   .get("rerank", {}))  # fmt: skip

@@ -22,7 +22,9 @@ from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import get_strategy
 from tests.helpers import EncodingEvaluator, spawn, trials_of, wait_for
 
-QUICK = ["--dataset", "iris", "--space", "mlp", "--strategy", "random", "--final-models", "1"]
+# no reference trial after the search (tests/test_rerank.py has it): these count the search's
+QUICK = ["--dataset", "iris", "--space", "mlp", "--strategy", "random", "--final-models", "1",
+         "--final-reference", "false"]  # fmt: skip
 
 
 def test_a_second_process_on_a_run_is_refused_and_changes_nothing(tmp_path):

@@ -331,6 +331,12 @@ class Space(ABC):
         if self.from_json(arch.to_json()) != arch:
             raise ValueError(f"architecture {arch} is not canonical for space {self.name!r}")
 
+    def reference(self) -> Architecture | None:
+        """A plain architecture of the space that does well on most data, which re-ranking
+        on small tables weighs beside the search's best (`archsearch.rerank`); None when the
+        space has none."""
+        return None
+
     def mutate(self, arch: Architecture, rng: random.Random) -> Architecture:
         """Change one active decision to a different value (dependent decisions are repaired)."""
         active = [(d, v) for _, d, v in self.active_decisions(arch) if value_count(d) > 1]

@@ -23,6 +23,9 @@ from archsearch.spaces.base import (
 )
 from archsearch.tasks.base import OutputSpec
 
+#: scikit-learn's default MLP's hidden units, the width of `MLPSpace.reference`.
+REFERENCE_WIDTH = 100
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
@@ -121,6 +124,18 @@ class MLPSpace(Space):
         if not output.is_vector:
             modules.append(nn.Unflatten(1, output.shape))
         return nn.Sequential(*modules)
+
+    def reference(self) -> Architecture:
+        """The shape of scikit-learn's default MLP: one layer of `REFERENCE_WIDTH` relu units,
+        no dropout, each to the nearest value this space offers."""
+        values: dict[str, Value] = {
+            "depth": 1,
+            "width_1": min(self.widths, key=lambda w: (abs(w - REFERENCE_WIDTH), w)),
+            "activation_1": "relu" if "relu" in self.activations else self.activations[0],
+        }
+        if len(self.dropouts) > 1:
+            values["dropout_1"] = min(self.dropouts)
+        return self.make(values)
 
     def supports(self, output: OutputSpec) -> bool:
         return not output.latent  # its last layer reshapes to any output; no VAE latent

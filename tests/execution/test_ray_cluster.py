@@ -64,7 +64,9 @@ def test_a_search_joins_a_cluster_and_a_killed_driver_resumes_on_it(cluster, tmp
     assert 0 < len(trials_of(tmp_path / "run")) < 6, errors[-2000:]
     resumed = _archsearch(env, "search", "--resume", str(tmp_path / "run"))
     assert resumed.wait() == 0, resumed.stderr.read()[-2000:]  # on the cluster it was run on
-    assert trials_of(tmp_path / "run") == expected  # none lost, none repeated, same results
+    trials = trials_of(tmp_path / "run")
+    assert trials[:6] == expected  # none lost, none repeated, same results
+    assert [t[0] for t in trials[6:]] == [6] and '"width_1":128' in trials[6][1]  # + reference
     code = f"import ray; ray.init(address={address!r}); print(ray.cluster_resources()['CPU'])"
     alive = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert alive.stdout.split()[-1] == "2.0", alive.stderr[-2000:]  # the search left it up

@@ -91,7 +91,7 @@ def regression(tmp_path_factory):
 def test_a_report_holds_every_trial_and_the_summary(classification, capsys):
     page, text = report(capsys, classification)
     assert (classification / "report.html").is_file()  # the default place for one run
-    assert page.rows == numbers(classification) == [0, 1, 2, 3]
+    assert page.rows == numbers(classification) == [0, 1, 2, 3, 4]  # 4: the reference trial
     summary = json.loads((classification / "summary.json").read_text())
     best = summary["best"]
     for fact in ("iris", "reinforce", "classification", "MLPClassifier", "finished"):
