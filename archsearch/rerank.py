@@ -5,7 +5,9 @@ one row, and the search's best child is then one of several near-equal architect
 by chance. `rerank` trains each of the best `k` distinct architectures on `FOLDS` folds of
 train+validation with the final recipe and keeps the one of best mean held-out score: every
 row is judged once, by networks trained as the final one will be. On ties the search's
-order stands (its best first).
+order stands (its best first). A run adds the space's reference architecture
+(`Space.reference`, `--final-reference`) as the last candidate, so that a plain, well-known
+network is chosen where none of the search's cross-validates better.
 """
 
 from __future__ import annotations
