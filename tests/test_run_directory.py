@@ -72,19 +72,22 @@ def test_ledger_sqlite_alone_holds_every_finished_trial_after_a_kill(tmp_path):
 
 
 def test_an_interrupt_during_the_baseline_writes_no_summary(tmp_path, capsys, monkeypatch):
-    import sklearn.neural_network
+    from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron as MLP
 
-    fit = sklearn.neural_network.MLPClassifier.fit
+    count, iterations = MLP._update_no_improvement_count, []
 
-    def interrupted_fit(self, x, y):
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives while scikit-learn fits
-        return fit(self, x, y)
+    def interrupted_on_the_third(self, *args):  # called once per iteration of the fit
+        iterations.append(self)
+        if len(iterations) == 3:  # Ctrl-C mid-fit, where scikit-learn would catch it
+            os.kill(os.getpid(), signal.SIGINT)
+        return count(self, *args)
 
-    monkeypatch.setattr(sklearn.neural_network.MLPClassifier, "fit", interrupted_fit)
+    monkeypatch.setattr(MLP, "_update_no_improvement_count", interrupted_on_the_third)
     out = tmp_path / "run"
     code = main(["search", *QUICK, "--trials", "2", "--epochs", "1", "--final-epochs", "1",
                  "--out", str(out)])  # fmt: skip
     assert code == 130 and "interrupted" in capsys.readouterr().err
+    assert len(iterations) > 3  # the fit ran on to its end: the interrupt came after it
     assert not (out / "summary.json").exists()  # rather than a summary with a half-fit baseline
     assert len(trials_of(out)) == 2
 

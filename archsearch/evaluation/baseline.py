@@ -46,7 +46,7 @@ def sklearn_baseline(data: Dataset, seed: int = 0) -> dict[str, float] | None:
         x, y = x[torch.from_numpy(rows)], y[rows]
     scaler = StandardScaler().fit(_flat(data, x))
     model = (MLPClassifier if name == "MLPClassifier" else MLPRegressor)(random_state=seed)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), interrupts_deferred():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(
             scaler.transform(_flat(data, x)), y.ravel() if y.ndim > 1 and y.shape[1] == 1 else y
