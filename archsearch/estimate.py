@@ -150,7 +150,8 @@ def estimate_search(
 def _time_training(space: Space, arch: Architecture, data: Dataset, config: TrainConfig) -> float:
     """Seconds per sample of `arch`'s training steps as a child trains, at the child's batch
     size and precision: a smaller batch times kernel launches on a GPU, and on a CPU it can
-    run faster per sample than the child's batch will (README, "Time estimates")."""
+    run faster per sample than the child's batch will (README, "On a GPU", the preset end to
+    end)."""
     torch.manual_seed(0)
     model = space.build(arch, data.input_shape, data.task.output_spec())
     return seconds_per_sample(
