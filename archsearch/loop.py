@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -83,6 +83,12 @@ class Progress:
 def trial_seed(run_seed: int, number: int) -> int:
     """The seed of trial `number` of a run: distinct per trial, fixed by the run's seed."""
     return (run_seed * 1_000_003 + number * 7_919) % 2**31
+
+
+def next_trial_number(ledger: Ledger, in_flight: Iterable[int] = ()) -> int:
+    """The number of a new trial: after every recorded one and every one `in_flight` (those
+    a resumed search submits again under their numbers)."""
+    return max([*(trial.number for trial in ledger), *in_flight], default=-1) + 1
 
 
 def run_search(
@@ -152,8 +158,7 @@ class _Loop:
                     self.resumed.append((arch, number, seed))
         self.done = len(ledger)
         self.epochs = sum(len(t.result.curve) for t in ledger)  # of child training so far
-        numbers = [t.number for t in ledger] + [number for _, number, _ in self.resumed]
-        self.next_number = max(numbers, default=-1) + 1
+        self.next_number = next_trial_number(ledger, [number for _, number, _ in self.resumed])
         self.best = ledger.best()
         self.started = time.monotonic()
         self.pending: dict[Future[Result], tuple[Architecture, int, int]] = {}

@@ -32,7 +32,7 @@ from archsearch.evaluation.warm_start import warm_start_strategy
 from archsearch.execution import EXECUTORS, Executor, get_executor
 from archsearch.final import final_models, train_final, write_final_plots
 from archsearch.ledger import Ledger, LedgerError, Trial
-from archsearch.loop import Budget, run_search, trial_seed
+from archsearch.loop import Budget, next_trial_number, run_search, trial_seed
 from archsearch.oneshot import ONESHOTS, OneShot
 from archsearch.oneshot.driver import check_options as check_oneshot_options
 from archsearch.oneshot.driver import drive, make_method, summarise
@@ -148,7 +148,7 @@ def resume_run(
     with Ledger.open(out / LEDGER, readonly=True) as ledger:
         ledger.check(setup.space)
         _check_state(setup, ledger)
-        searched = sum(REFERENCE not in trial.stats for trial in ledger)  # the budget's trials
+        searched = done - references(ledger)  # the trials the budget counts
     if trials is not None and trials < searched:
         raise UsageError(f"--trials {trials} is below the {searched} trials this run has searched")
     finished = finished_summary(out, done)
@@ -351,8 +351,7 @@ def _search(
                 print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)
             _print_estimate(config, setup, len(ledger), log)
             started = time.perf_counter()
-            references = sum(REFERENCE in trial.stats for trial in ledger)  # not the search's
-            trials = None if config.trials is None else config.trials + references
+            trials = None if config.trials is None else config.trials + references(ledger)
             stopped = run_search(
                 setup.strategy,
                 setup.evaluator,
@@ -374,6 +373,11 @@ def _search(
 REFERENCE = "reference"
 
 
+def references(ledger: Ledger) -> int:
+    """How many of the ledger's trials are reference trials, which no budget counts."""
+    return sum(REFERENCE in trial.stats for trial in ledger)
+
+
 def _train_reference(config: SearchConfig, setup: Setup, ledger: Ledger, log: TextIO) -> None:
     """Train the reference architecture that re-ranking will weigh (`_reference`) as one more
     child, numbered after every trial of the search and marked `REFERENCE` in its stats (the
@@ -382,8 +386,7 @@ def _train_reference(config: SearchConfig, setup: Setup, ledger: Ledger, log: Te
     arch, state = _reference(config, setup), ledger.load_state()
     if arch is None or state is None or ledger.find(arch) is not None:
         return
-    flying = [number for _, number, _ in state.get("in_flight", [])]
-    number = max([trial.number for trial in ledger] + flying) + 1
+    number = next_trial_number(ledger, [number for _, number, _ in state.get("in_flight", [])])
     seed = trial_seed(config.seed, number)
     print(f"archsearch: trial {number}: the space's reference architecture, to re-rank", file=log)
     setup.evaluator.deadline = None  # the search's time limit is for the search
