@@ -528,14 +528,16 @@ def _best_entry(
     if not candidates:
         return _finish(config, setup, best, out, log)
     recipe = config.final_train_config()
+    reference = _reference(config, setup)
+    searched = len(candidates) - (reference is not None and candidates[-1].arch == reference)
+    also = " and the space's reference" if searched < len(candidates) else ""
     print(
-        f"archsearch: re-ranking the {len(candidates)} best distinct architectures by "
+        f"archsearch: re-ranking the {searched} best distinct architectures{also} by "
         f"{FOLDS}-fold cross-validation on train+val",
         file=log,
     )
     chosen, ranking = rerank(setup.space, setup.data, candidates, recipe, config.seed, log)
-    reference = _reference(config, setup)
-    if reference is not None and candidates[-1].arch == reference:
+    if also:
         ranking["reference"] = candidates[-1].number
     return {**_finish(config, setup, chosen, out, log), "rerank": ranking}
 

@@ -124,7 +124,9 @@ def test_re_ranking_weighs_the_reference_trained_after_the_search(tmp_path, caps
     reference = get_space("mlp").reference()
     assert [t.number for t in trials] == [0, 1, 2, 3] and trials[3].arch == reference
     assert reference not in [t.arch for t in trials[:3]] and trials[3].result.ok
-    assert "trial 3: the space's reference architecture" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "trial 3: the space's reference architecture" in err
+    assert f"re-ranking the {SMALL_DATA_RERANK} best distinct architectures and the space's" in err
     ranking = json.loads((out / "summary.json").read_text())["best"]["rerank"]
     numbers = [row["trial"] for row in ranking["candidates"]]
     assert numbers[-1] == ranking["reference"] == 3 and len(numbers) == SMALL_DATA_RERANK + 1
