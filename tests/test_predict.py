@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from sklearn.datasets import load_iris
 
@@ -63,6 +64,67 @@ def iris_run(tmp_path_factory):
     args += ["--final-models", "2", "--seed", str(SEED), "--out", root / "run", *TINY]
     assert main(["search", *map(str, args)]) == 0
     return root
+
+
+def european_rows():
+    """Iris for regression as a spreadsheet in many countries exports it: semicolons between
+    cells, decimal commas, and a column of ISO dates (one measurement a day, some missing)."""
+    header, rows = iris_rows()
+    header = [*header[:-1], "measured"]
+    start = np.datetime64("2024-03-01")
+    rows = [
+        [cell.replace(".", ",") for cell in row[:-1]] + ["" if i % 13 == 0 else str(start + i)]
+        for i, row in enumerate(rows)
+    ]
+    return header, rows
+
+
+def test_decimal_commas_and_dates_search_and_predict_end_to_end(tmp_path):
+    header, rows = european_rows()
+    path = tmp_path / "data.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([header, *rows])
+    args = ["--data", path, "--target", "sepal length", "--space", "mlp", "--final-models", "1"]
+    assert main(["search", *map(str, [*args, "--seed", SEED, "--out", tmp_path / "r", *TINY])]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["task"] == "regression"
+    assert (
+        "column 'sepal length': decimal commas read as numbers ('5,1' as 5.1)" in summary["notes"]
+    )
+    assert (
+        "column 'measured': dates, read as a day number and its place in the year, week and day"
+        in summary["notes"]
+    )
+    model = torch.load(tmp_path / "r" / "best_model.pt", weights_only=True)
+    kinds = {c["name"]: c["kind"] for c in model["preprocessing"]["columns"]}
+    assert kinds == {
+        "sepal width": "numeric",
+        "petal length": "numeric",
+        "petal width": "numeric",
+        "colour": "categorical",
+        "measured": "date",
+    }
+    test = split_test_rows(path, "sepal length", regression=True)
+    with (tmp_path / "test.csv").open("w", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([header, *(rows[r] for r in test)])
+    out = tmp_path / "p.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "r"),
+                "--data",
+                str(tmp_path / "test.csv"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    predicted = np.array([float(p["prediction"]) for p in read_predictions(out)])
+    truth = np.array([float(rows[r][4].replace(",", ".")) for r in test])
+    r2 = 1 - ((predicted - truth) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+    assert r2 == pytest.approx(summary["best"]["test_r2"], abs=1e-4)
 
 
 @pytest.mark.parametrize("keep_target", [True, False])

@@ -6,8 +6,10 @@ that new rows can be predicted later.
 turned into None. Nothing about a column's type is decided until `TablePreprocessor.fit` sees
 the training rows, so validation and test rows cannot leak into the preprocessing: numeric
 columns are imputed with the training median, standardised and given a "was missing"
-indicator; text columns are one-hot encoded over the training categories; constant, identifier,
-all-missing and high-cardinality columns are dropped with a note that says why.
+indicator; ISO dates become a day number and its cycles (`archsearch.data.dates`); text
+columns are one-hot encoded over the training categories; constant, identifier, all-missing and
+high-cardinality columns are dropped with a note that says why. In a semicolon- or
+tab-separated file, a column of numbers written with decimal commas ("0,5") reads as numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import csv
 import io
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -24,6 +27,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from archsearch.data.dates import CYCLES, cycles, day_text, is_date_column, parse_dates
 from archsearch.errors import DataError
 
 __all__ = [
@@ -56,7 +60,9 @@ _ID_MIN_ROWS = 20  # a column needs more rows than this to be called an identifi
 _ID_DENSITY = 4  # row numbers use at least 1 in this many whole numbers of their range
 _CATEGORY_LIMIT = 50  # a text column may have max(this, half the rows) categories
 _DELIMITERS = (",", ";", "\t")  # in order of preference when a line has as many of each
-_JSON_VERSION = 2  # 2 added "clip"; version 1 files are read with no clipping
+_JSON_VERSION = 3  # 2 added "clip" (version 1 files are read with no clipping), 3 "date"
+_KINDS = ("numeric", "categorical", "date")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")  # "0,5", "-12,25", ",5"
 SCALINGS = ("auto", "standard", "robust")
 #: A value this many robust deviations (IQR / 1.349) from the median is extreme: beyond any
 #: heavy tail, most often a lost decimal point or a unit mix-up.
@@ -73,6 +79,7 @@ class RawTable:
     columns: list[np.ndarray]  # one 1-D object array of stripped str per column; None = missing
     target_name: str
     target: np.ndarray  # 1-D object array of stripped str; None = missing
+    notes: list[str] = field(default_factory=list)  # how reading interpreted cells
 
     def __len__(self) -> int:
         """The number of rows."""
@@ -87,6 +94,7 @@ class RawTable:
             [column[rows] for column in self.columns],
             self.target_name,
             self.target[rows],
+            list(self.notes),
         )
 
 
@@ -95,14 +103,17 @@ def read_table(path: str | Path, target: str | None, max_bytes: int | None = Non
     of). `target` is a column name when the file has a header row, or a 0-based column index
     when it has none. The first row is a header when one of its text cells sits above a number
     in the rows below it, or when all its cells are text and `target` is one of them. Blank
-    lines are skipped; rows with a missing target are kept (see `drop_missing_targets`).
+    lines are skipped; rows with a missing target are kept (see `drop_missing_targets`). In a
+    file not separated by commas, a column of decimal-comma numbers is read as numbers, and
+    the table's notes say so.
     `target` None reads rows to predict: every column is a feature, the target all missing.
 
     Reading refuses a table whose parsed cells would need more than `max_bytes` of memory,
     estimated at ~100 bytes a cell (default: half the machine's memory, else 8 GiB)."""
     path, target = Path(path), None if target is None else str(target).strip()
     _check_path(path)
-    rows = _read_rows(path, _memory_limit(max_bytes))
+    delimiter = _delimiter(path)
+    rows = _read_rows(path, delimiter, _memory_limit(max_bytes))
     if len(rows) < 2:
         raise DataError(
             f"{path}: has {len(rows)} non-blank line(s); a table needs at least 2 data rows, "
@@ -120,12 +131,14 @@ def read_table(path: str | Path, target: str | None, max_bytes: int | None = Non
         )
     names = _column_names(path, header, width)
     cells = [_clean(values) for values in zip(*body)]
+    notes = _decimal_commas(names, cells) if delimiter != "," else []
     if target is None:
-        return RawTable(str(path), names, cells, "", np.full(len(body), None, dtype=object))
+        missing = np.full(len(body), None, dtype=object)
+        return RawTable(str(path), names, cells, "", missing, notes)
     column = _target_column(path, target, names if header is not None else None, width)
     target_cells = cells.pop(column)
     target_name = names.pop(column)
-    return RawTable(str(path), names, cells, target_name, target_cells)
+    return RawTable(str(path), names, cells, target_name, target_cells, notes)
 
 
 def _check_path(path: Path) -> None:
@@ -149,12 +162,11 @@ def _memory_limit(max_bytes: int | None) -> int:
     return total // 2 if total > 0 else _FALLBACK_LIMIT
 
 
-def _read_rows(path: Path, limit: int) -> list[list[str]]:
+def _read_rows(path: Path, delimiter: str, limit: int) -> list[list[str]]:
     """The non-blank rows of the file, all as wide as the first. While reading, the memory the
     whole table will need is projected from the bytes read so far, so that a file too large is
     refused early rather than after filling the machine's memory."""
     size = max(path.stat().st_size, 1)
-    delimiter = _delimiter(path)
     rows: list[list[str]] = []
     first_line = 0
     with path.open("rb") as raw:
@@ -312,6 +324,38 @@ def _clean(cells: Sequence[str]) -> np.ndarray:
     return out
 
 
+def _decimal_commas(names: list[str], columns: list[np.ndarray]) -> list[str]:
+    """Rewrite, in place, each column whose present cells are all numbers once a decimal comma
+    reads as a point ("0,5" as "0.5"), at least one with a comma: the way spreadsheets in
+    many countries write numbers, in files they separate with semicolons or tabs. One note per
+    column rewritten."""
+    notes = []
+    for name, cells in zip(names, columns):
+        present = cells.astype(bool)
+        texts = cells[present]
+        if not len(texts) or not (_DECIMAL_COMMA.fullmatch(texts[0]) or _is_number(texts[0])):
+            continue  # a text column, found at its first cell
+        if _all_numbers(texts):
+            continue
+        points = np.char.replace(texts.astype(str), ",", ".").astype(object)
+        if _all_numbers(points):
+            cells[present] = points
+            example = next(text for text in texts.tolist() if "," in text)
+            notes.append(
+                f"column {name!r}: decimal commas read as numbers ({example!r} as "
+                f"{example.replace(',', '.')})"
+            )
+    return notes
+
+
+def _all_numbers(texts: np.ndarray) -> bool:
+    """Whether every text reads as a finite number (one vectorised cast)."""
+    try:
+        return bool(np.isfinite(texts.astype(np.float64)).all())
+    except (ValueError, TypeError):
+        return False
+
+
 def drop_missing_targets(table: RawTable) -> tuple[RawTable, int]:
     """The rows whose target is present, and how many were dropped: a row without a target
     can neither train nor score a model."""
@@ -426,7 +470,7 @@ class ColumnSpec:
     """How one kept input column becomes model inputs; JSON-able via dataclasses.asdict."""
 
     name: str
-    kind: str  # "numeric" or "categorical"
+    kind: str  # "numeric", "categorical" or "date" (numeric statistics of the day numbers)
     mean: float = 0.0  # numeric: of the imputed training values
     std: float = 1.0  # numeric: of the imputed training values (1.0 when ~0)
     median: float = 0.0  # numeric: the imputation value, the training median
@@ -437,9 +481,9 @@ class ColumnSpec:
     @property
     def width(self) -> int:
         """The number of model inputs this column becomes."""
-        if self.kind == "numeric":
-            return 2 if self.indicator else 1
-        return len(self.categories)
+        if self.kind == "categorical":
+            return len(self.categories)
+        return 1 + 2 * len(CYCLES) * (self.kind == "date") + self.indicator
 
 
 @dataclass
@@ -473,7 +517,7 @@ class TablePreprocessor:
             if isinstance(spec, str):
                 dropped.append((name, spec))
                 continue
-            if spec.kind == "numeric":
+            if spec.kind != "categorical":
                 spec = _scale(spec, cells, scaling, warnings)
             columns.append(spec)
         if not columns:
@@ -489,8 +533,10 @@ class TablePreprocessor:
         """One name per output column: "age", "age (missing)", "colour=red", ..."""
         names: list[str] = []
         for spec in self.columns:
-            if spec.kind == "numeric":
+            if spec.kind != "categorical":
                 names.append(spec.name)
+                if spec.kind == "date":
+                    names.extend(f"{spec.name} ({c} {f})" for c in CYCLES for f in ("sin", "cos"))
                 if spec.indicator:
                     names.append(f"{spec.name} (missing)")
             else:
@@ -498,8 +544,14 @@ class TablePreprocessor:
         return names
 
     def notes(self) -> list[str]:
-        """One line per dropped column, saying why it was dropped."""
-        return [f"dropped column {name!r}: {why}" for name, why in self.dropped]
+        """One line per date column, saying how it is read, and per dropped column, why."""
+        dates = [
+            f"column {spec.name!r}: dates, read as a day number and its place in the year, "
+            "week and day"
+            for spec in self.columns
+            if spec.kind == "date"
+        ]
+        return dates + [f"dropped column {name!r}: {why}" for name, why in self.dropped]
 
     def transform(self, table: RawTable, max_bytes: int | None = None) -> np.ndarray:
         """The model inputs of `table`: float32, C-contiguous, (rows, features). Columns are
@@ -525,7 +577,7 @@ class TablePreprocessor:
         for spec in self.columns:
             block = out[:, start : start + spec.width]
             cells = table.columns[lookup[spec.name]]
-            if spec.kind == "numeric":
+            if spec.kind != "categorical":
                 _encode_numeric(spec, cells, block)
             else:
                 _one_hot(spec, cells, block)
@@ -544,7 +596,7 @@ class TablePreprocessor:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TablePreprocessor:
         """The exact inverse of `to_json`; refuses malformed data rather than guessing."""
-        if not isinstance(data, dict) or data.get("version") not in (1, _JSON_VERSION):
+        if not isinstance(data, dict) or data.get("version") not in range(1, _JSON_VERSION + 1):
             raise _malformed(f'expected an object with "version": {_JSON_VERSION}')
         columns, dropped = data.get("columns"), data.get("dropped")
         if not isinstance(columns, list) or not columns:
@@ -569,24 +621,29 @@ def _fit_column(name: str, cells: np.ndarray) -> ColumnSpec | str:
     numbers, ok = _parse(cells)
     if int(ok.sum()) == len(cells) - missing:
         return _fit_numeric(name, numbers, ok)
+    if is_date_column(cells[cells.astype(bool)]):
+        return _fit_numeric(name, *parse_dates(cells), kind="date")
     return _fit_categorical(name, cells, missing, int(ok.sum()))
 
 
-def _fit_numeric(name: str, numbers: np.ndarray, ok: np.ndarray) -> ColumnSpec | str:
-    """Median imputation, standardisation and a missing indicator, learned from training."""
+def _fit_numeric(
+    name: str, numbers: np.ndarray, ok: np.ndarray, kind: str = "numeric"
+) -> ColumnSpec | str:
+    """Median imputation, standardisation and a missing indicator, learned from training (for
+    a date column, of its day numbers; dates one per row are a trend, not an identifier)."""
     values = numbers[ok]
     distinct = np.unique(values)
     complete = bool(ok.all())
     if len(distinct) == 1 and complete:
         return "constant"
-    if complete and _row_numbers(distinct, len(numbers)):
+    if kind == "numeric" and complete and _row_numbers(distinct, len(numbers)):
         return "an identifier (distinct whole numbers, like row numbers)"
     median = float(np.median(values))
     filled = np.where(ok, numbers, median)
     std = float(filled.std())
     return ColumnSpec(
         name,
-        "numeric",
+        kind,
         mean=float(filled.mean()),
         std=std if std >= 1e-12 else 1.0,
         median=median,
@@ -640,17 +697,23 @@ def _mostly_numbers(cells: np.ndarray, numbers: int) -> str:
 def _scale(spec: ColumnSpec, cells: np.ndarray, scaling: str, warnings: list[str]) -> ColumnSpec:
     """`spec` with robust scaling (median, IQR / 1.349, clipped) when `scaling` asks for it, or
     is "auto" and the column has extreme values, which are reported in `warnings`."""
-    numbers, ok = _parse(cells)
+    numbers, ok = _values(spec, cells)
     values = numbers[ok]
     q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
     spread = (q3 - q1) / 1.349 or spec.std
     extreme = np.abs(values - median) > EXTREME * spread
     robust = scaling == "robust" or (scaling == "auto" and bool(extreme.any()))
     if extreme.any():
+        show = day_text if spec.kind == "date" else (lambda value: f"{value:.4g}")
+        largest = float(values[np.argmax(np.abs(values - median))])
         warnings.append(
             f"column {spec.name!r} has {int(extreme.sum())} extreme value(s) (largest "
-            f"{float(values[np.argmax(np.abs(values - median))]):.4g}, median {median:.4g}): "
-            "a lost decimal point or a unit mix-up? "
+            f"{show(largest)}, median {show(median)}): "
+            + (
+                "a placeholder date? "
+                if spec.kind == "date"
+                else "a lost decimal point or a unit mix-up? "
+            )
             + ("scaled robustly and clipped" if robust else "try --scaling robust")
         )
     if not robust:
@@ -658,14 +721,23 @@ def _scale(spec: ColumnSpec, cells: np.ndarray, scaling: str, warnings: list[str
     return replace(spec, mean=median, std=spread if spread > 1e-12 else 1.0, clip=ROBUST_CLIP)
 
 
+def _values(spec: ColumnSpec, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The numbers of a numeric or date column's cells (NaN where unusable) and their mask."""
+    return parse_dates(cells) if spec.kind == "date" else _parse(cells)
+
+
 def _encode_numeric(spec: ColumnSpec, cells: np.ndarray, out: np.ndarray) -> None:
-    """Impute, scale (and clip) and flag one numeric column into `out` (rows, 1 or 2)."""
-    numbers, ok = _parse(cells)
-    out[:, 0] = (np.where(ok, numbers, spec.median) - spec.mean) / spec.std
+    """Impute, scale (and clip) and flag one numeric or date column into `out` (rows,
+    `spec.width`): the value, a date's cycles, the "was missing" flag."""
+    numbers, ok = _values(spec, cells)
+    filled = np.where(ok, numbers, spec.median)
+    out[:, 0] = (filled - spec.mean) / spec.std
     if spec.clip:
         np.clip(out[:, 0], -spec.clip, spec.clip, out=out[:, 0])
+    if spec.kind == "date":
+        out[:, 1 : 1 + 2 * len(CYCLES)] = cycles(filled)
     if spec.indicator:
-        out[:, 1] = ~ok
+        out[:, -1] = ~ok
 
 
 def _one_hot(spec: ColumnSpec, cells: np.ndarray, out: np.ndarray) -> None:
@@ -700,8 +772,8 @@ def _spec_from_json(index: int, item: Any) -> ColumnSpec:
         item = {**item, "clip": 0.0}
     if not isinstance(item, dict) or set(item) != _SPEC_KEYS:
         raise _malformed(f"{where} must be an object with the keys {', '.join(sorted(_SPEC_KEYS))}")
-    if not isinstance(item["name"], str) or item["kind"] not in ("numeric", "categorical"):
-        raise _malformed(f'{where} needs a text "name" and a "kind" of numeric or categorical')
+    if not isinstance(item["name"], str) or item["kind"] not in _KINDS:
+        raise _malformed(f'{where} needs a text "name" and a "kind" of {", ".join(_KINDS)}')
     for key in ("mean", "std", "median", "clip"):
         value = item[key]
         if (

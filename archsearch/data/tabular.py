@@ -46,7 +46,7 @@ def table_dataset(
     """The dataset of `table`: rows split (seeded, stratified by class or by target range),
     features preprocessed with train statistics, targets encoded for the task."""
     table, dropped = drop_missing_targets(table)
-    notes = [f"dropped {dropped} row(s) with no target value"] if dropped else []
+    notes = table.notes + ([f"dropped {dropped} row(s) with no target value"] if dropped else [])
     kind, rule = detect_task(table) if task == "auto" else (task, f"task {task} (as asked)")
     if kind not in TASK_CHOICES[1:]:
         raise DataError(f"unknown task {task!r}; choose one of: {', '.join(TASK_CHOICES)}")

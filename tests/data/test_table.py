@@ -95,6 +95,27 @@ def test_semicolon_separated_file(tmp_path):
     assert table.names == ["a", "b"] and table.columns[0].tolist() == ["1.5", "2.5"]
 
 
+def test_decimal_commas_read_as_numbers_in_semicolon_and_tab_files(tmp_path):
+    rows = ["a;b;c;price", "0,5;1;x,y;10,25", "-1,25;2;z;12", "3;,5;x,y;NA", "2;1,0;z;-0,5"]
+    table = read_table(write(tmp_path, "\n".join(rows) + "\n"), "price")
+    assert table.columns[0].tolist() == ["0.5", "-1.25", "3", "2"]
+    assert table.columns[1].tolist() == ["1", "2", ".5", "1.0"]
+    assert table.columns[2].tolist() == ["x,y", "z", "x,y", "z"]  # text keeps its commas
+    assert table.target.tolist() == ["10.25", "12", None, "-0.5"]  # the target too
+    assert table.notes == [
+        "column 'a': decimal commas read as numbers ('0,5' as 0.5)",
+        "column 'b': decimal commas read as numbers (',5' as .5)",
+        "column 'price': decimal commas read as numbers ('10,25' as 10.25)",
+    ]
+    assert table.take(np.array([1])).notes == table.notes
+    tabbed = read_table(write(tmp_path, "a\tt\n0,5\t1\n1,5\t2\n", "t.tsv"), "t")
+    assert tabbed.columns[0].tolist() == ["0.5", "1.5"]
+    quoted = read_table(write(tmp_path, 'a,t\n"0,5",1\n"1,5",2\n'), "t")  # comma files: text
+    assert quoted.columns[0].tolist() == ["0,5", "1,5"] and quoted.notes == []
+    mixed = read_table(write(tmp_path, "a;t\n1,5;1\n1.234,5;2\n"), "t")  # not one notation
+    assert mixed.columns[0].tolist() == ["1,5", "1.234,5"] and mixed.notes == []
+
+
 def test_drop_missing_targets_counts(tmp_path):
     path = write(tmp_path, csv_text(["x", "t"], [[1, "a"], [2, ""], [3, "b"], [4, "n/a"]]))
     kept, dropped = drop_missing_targets(read_table(path, "t"))
@@ -275,7 +296,7 @@ def test_json_round_trip():
         lambda d: d.update(columns=[]),
         lambda d: d["columns"][0].update(std="1"),
         lambda d: d["columns"][0].update(mean=float("nan")),
-        lambda d: d["columns"][0].update(kind="date"),
+        lambda d: d["columns"][0].update(kind="time"),
         lambda d: d["columns"][0].pop("median"),
         lambda d: d["columns"][1].update(categories=[]),
         lambda d: d.update(dropped=[["k"]]),
@@ -374,3 +395,46 @@ def test_a_bundled_table_gets_no_extreme_value_warning():
 
     for name in ("iris", "wine", "breast_cancer", "digits", "diabetes"):
         assert load_dataset(name).warnings == [], name
+
+
+# Dates
+
+
+def test_iso_dates_become_a_day_number_and_cycles_with_train_statistics():
+    days = ["2024-01-01", "2024-01-02", "2024-07-01 12:00", "", "2024-12-31T06:30:15"]
+    table = raw({"when": days, "x": ["1", "2", "3", "4", "5"]})
+    pre = TablePreprocessor.fit(table.take(np.array([0, 1, 2, 3])))  # the last is not trained
+    (spec, _) = pre.columns
+    assert spec.kind == "date" and spec.indicator and spec.width == 8
+    assert pre.feature_names[:8] == [
+        "when",
+        *(f"when ({c} {f})" for c in ("year", "week", "day") for f in ("sin", "cos")),
+        "when (missing)",
+    ]
+    day_numbers = np.array([19723.0, 19724.0, 19905.5])  # days since 1970-01-01
+    assert spec.median == 19724.0 and spec.mean == pytest.approx((19723 + 19724 * 2 + 19905.5) / 4)
+    x = pre.transform(table)
+    assert x[:3, 0] == pytest.approx((day_numbers - spec.mean) / spec.std, rel=1e-5)
+    assert x[:, 7].tolist() == [0, 0, 0, 1, 0]
+    assert x[1, 1:3] == pytest.approx(x[3, 1:3])  # missing: imputed with the median day
+    week = np.arctan2(x[:, 3], x[:, 4]) % (2 * np.pi) / (2 * np.pi) * 7
+    assert np.round(week[[0, 1, 2, 4]]).tolist() == [0, 1, 0, 1]  # Monday 0, Tuesday 1
+    assert x[2, 5:7] == pytest.approx([0.0, -1.0], abs=1e-6)  # noon: half way round the day
+    assert x[4, 0] > x[2, 0]  # a later date than any trained one keeps its place on the trend
+    again = TablePreprocessor.from_json(json.loads(json.dumps(pre.to_json())))
+    assert np.array_equal(again.transform(table), x)
+
+
+def test_a_date_per_row_is_a_trend_and_bad_dates_make_a_text_column():
+    dates = [str(np.datetime64("2020-01-01") + i) for i in range(30)]
+    pre = TablePreprocessor.fit(raw({"day": dates, "x": list(range(30))}))
+    assert [spec.kind for spec in pre.columns] == ["date"]  # x: row numbers, dropped
+    bad = TablePreprocessor.fit(raw({"day": ["2024-02-30", "2024-03-01", "2024-03-01"]}))
+    assert bad.columns[0].kind == "categorical"  # no 30 February: not a date column
+    years = TablePreprocessor.fit(raw({"year": ["2024", "2025", "2024"]}))
+    assert years.columns[0].kind == "numeric"
+    unseen = bad.transform(raw({"day": ["2024-03-01", "tomorrow"]}))
+    assert unseen.tolist() == [[1.0, 0.0], [0.0, 0.0]]  # most frequent first; unseen: zeros
+    placeholder = TablePreprocessor.fit(raw({"d": ["1900-01-01"] + dates[:20]}))
+    assert "largest 1900-01-01" in placeholder.warnings[0]
+    assert "a placeholder date?" in placeholder.warnings[0]
