@@ -8,8 +8,8 @@ the training rows, so validation and test rows cannot leak into the preprocessin
 columns are imputed with the training median, standardised and given a "was missing"
 indicator; ISO dates become a day number and its cycles (`archsearch.data.dates`); text
 columns are one-hot encoded over the training categories; constant, identifier, all-missing and
-high-cardinality columns are dropped with a note that says why. In a semicolon- or
-tab-separated file, a column of numbers written with decimal commas ("0,5") reads as numbers.
+high-cardinality columns are dropped with a note that says why. Numbers as spreadsheets write
+them ("$5,774", "12%", "0,5") are read as numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import csv
 import io
 import math
 import os
-import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -28,6 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from archsearch.data.dates import CYCLES, cycles, day_text, is_date_column, parse_dates
+from archsearch.data.numbers import plain_numbers
 from archsearch.errors import DataError
 
 __all__ = [
@@ -62,7 +62,6 @@ _CATEGORY_LIMIT = 50  # a text column may have max(this, half the rows) categori
 _DELIMITERS = (",", ";", "\t")  # in order of preference when a line has as many of each
 _JSON_VERSION = 3  # 2 added "clip" (version 1 files are read with no clipping), 3 "date"
 _KINDS = ("numeric", "categorical", "date")
-_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")  # "0,5", "-12,25", ",5"
 SCALINGS = ("auto", "standard", "robust")
 #: A value this many robust deviations (IQR / 1.349) from the median is extreme: beyond any
 #: heavy tail, most often a lost decimal point or a unit mix-up.
@@ -103,9 +102,10 @@ def read_table(path: str | Path, target: str | None, max_bytes: int | None = Non
     of). `target` is a column name when the file has a header row, or a 0-based column index
     when it has none. The first row is a header when one of its text cells sits above a number
     in the rows below it, or when all its cells are text and `target` is one of them. Blank
-    lines are skipped; rows with a missing target are kept (see `drop_missing_targets`). In a
-    file not separated by commas, a column of decimal-comma numbers is read as numbers, and
-    the table's notes say so.
+    lines are skipped; rows with a missing target are kept (see `drop_missing_targets`). A
+    column of numbers as spreadsheets write them ("$5,774", "12%", "0,5" in a file separated by
+    semicolons or tabs) is read as plain numbers (`archsearch.data.numbers`), and the table's
+    notes say so.
     `target` None reads rows to predict: every column is a feature, the target all missing.
 
     Reading refuses a table whose parsed cells would need more than `max_bytes` of memory,
@@ -131,7 +131,7 @@ def read_table(path: str | Path, target: str | None, max_bytes: int | None = Non
         )
     names = _column_names(path, header, width)
     cells = [_clean(values) for values in zip(*body)]
-    notes = _decimal_commas(names, cells) if delimiter != "," else []
+    notes = plain_numbers(names, cells, decimal="." if delimiter == "," else ",")
     if target is None:
         missing = np.full(len(body), None, dtype=object)
         return RawTable(str(path), names, cells, "", missing, notes)
@@ -322,38 +322,6 @@ def _clean(cells: Sequence[str]) -> np.ndarray:
     out = np.empty(len(cells), dtype=object)
     out[:] = [None if (text := cell.strip()).lower() in MISSING else text for cell in cells]
     return out
-
-
-def _decimal_commas(names: list[str], columns: list[np.ndarray]) -> list[str]:
-    """Rewrite, in place, each column whose present cells are all numbers once a decimal comma
-    reads as a point ("0,5" as "0.5"), at least one with a comma: the way spreadsheets in
-    many countries write numbers, in files they separate with semicolons or tabs. One note per
-    column rewritten."""
-    notes = []
-    for name, cells in zip(names, columns):
-        present = cells.astype(bool)
-        texts = cells[present]
-        if not len(texts) or not (_DECIMAL_COMMA.fullmatch(texts[0]) or _is_number(texts[0])):
-            continue  # a text column, found at its first cell
-        if _all_numbers(texts):
-            continue
-        points = np.char.replace(texts.astype(str), ",", ".").astype(object)
-        if _all_numbers(points):
-            cells[present] = points
-            example = next(text for text in texts.tolist() if "," in text)
-            notes.append(
-                f"column {name!r}: decimal commas read as numbers ({example!r} as "
-                f"{example.replace(',', '.')})"
-            )
-    return notes
-
-
-def _all_numbers(texts: np.ndarray) -> bool:
-    """Whether every text reads as a finite number (one vectorised cast)."""
-    try:
-        return bool(np.isfinite(texts.astype(np.float64)).all())
-    except (ValueError, TypeError):
-        return False
 
 
 def drop_missing_targets(table: RawTable) -> tuple[RawTable, int]:

@@ -103,17 +103,33 @@ def test_decimal_commas_read_as_numbers_in_semicolon_and_tab_files(tmp_path):
     assert table.columns[2].tolist() == ["x,y", "z", "x,y", "z"]  # text keeps its commas
     assert table.target.tolist() == ["10.25", "12", None, "-0.5"]  # the target too
     assert table.notes == [
-        "column 'a': decimal commas read as numbers ('0,5' as 0.5)",
-        "column 'b': decimal commas read as numbers (',5' as .5)",
-        "column 'price': decimal commas read as numbers ('10,25' as 10.25)",
+        "column 'a': read as numbers ('0,5' as 0.5)",
+        "column 'b': read as numbers (',5' as 0.5)",
+        "column 'price': read as numbers ('10,25' as 10.25)",
     ]
     assert table.take(np.array([1])).notes == table.notes
-    tabbed = read_table(write(tmp_path, "a\tt\n0,5\t1\n1,5\t2\n", "t.tsv"), "t")
-    assert tabbed.columns[0].tolist() == ["0.5", "1.5"]
+    tabbed = read_table(write(tmp_path, "a\tt\n0,5\t1\n1.234,5 €\t2\n", "t.tsv"), "t")
+    assert tabbed.columns[0].tolist() == ["0.5", "1234.5"]  # points group thousands there
     quoted = read_table(write(tmp_path, 'a,t\n"0,5",1\n"1,5",2\n'), "t")  # comma files: text
     assert quoted.columns[0].tolist() == ["0,5", "1,5"] and quoted.notes == []
-    mixed = read_table(write(tmp_path, "a;t\n1,5;1\n1.234,5;2\n"), "t")  # not one notation
-    assert mixed.columns[0].tolist() == ["1,5", "1.234,5"] and mixed.notes == []
+    mixed = read_table(write(tmp_path, "a;t\n1,5;1\n2.5;2\n"), "t")  # not one notation
+    assert mixed.columns[0].tolist() == ["1,5", "2.5"] and mixed.notes == []
+
+
+def test_currency_percent_and_thousands_separators_read_as_numbers(tmp_path):
+    text = 'price,rate,code,t\n"$5,774",12%,A1,1\n-$120.50,0.5 %,B2,2\n"1,234,567",3%,C3,3\n'
+    table = read_table(write(tmp_path, text), "t")
+    assert table.columns[0].tolist() == ["5774", "-120.50", "1234567"]
+    assert table.columns[1].tolist() == ["12", "0.5", "3"]  # a percentage keeps its unit
+    assert table.columns[2].tolist() == ["A1", "B2", "C3"]
+    assert table.notes == [
+        "column 'price': read as numbers ('$5,774' as 5774)",
+        "column 'rate': read as numbers ('12%' as 12)",
+    ]
+    odd = read_table(write(tmp_path, 'a,t\n"1,23",1\n$5,2\n'), "t")  # "1,23" groups nothing
+    assert odd.columns[0].tolist() == ["1,23", "$5"] and odd.notes == []
+    target = read_table(write(tmp_path, 'rooms,price\n2,"$5,774.50"\n3,"$6,100"\n'), "price")
+    assert detect_task(target)[0] == "regression"
 
 
 def test_drop_missing_targets_counts(tmp_path):
