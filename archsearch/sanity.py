@@ -11,10 +11,19 @@ import torch
 from archsearch.data import Dataset
 from archsearch.evaluation.trainer import TrainConfig
 
-__all__ = ["MIN_CLASS_ROWS", "MIN_STEPS", "class_warnings", "data_warnings", "step_warnings"]
+__all__ = [
+    "IMBALANCED",
+    "MIN_CLASS_ROWS",
+    "MIN_STEPS",
+    "class_warnings",
+    "data_warnings",
+    "step_warnings",
+]
 
 #: A class with fewer training rows than this is learnt, and scored, by chance.
 MIN_CLASS_ROWS = 10
+#: A largest class of at least this share of the rows makes accuracy a poor yardstick.
+IMBALANCED = 0.8
 #: Children trained for fewer optimiser steps than this scored far below what longer training
 #: gives them (benchmarks/few_steps.py on small tables), so a search ranks them by how fast
 #: they start to learn rather than by how well they can.
@@ -30,15 +39,25 @@ def data_warnings(data: Dataset, train: TrainConfig | None) -> list[str]:
 
 
 def class_warnings(data: Dataset, minimum: int = MIN_CLASS_ROWS) -> list[str]:
-    """One line per class with fewer than `minimum` training rows (classification only)."""
+    """One line per class with fewer than `minimum` training rows, and one when the largest
+    class is `IMBALANCED` or more of them (classification only)."""
     if data.task.name != "classification" or not data.class_names:
         return []
     counts = torch.bincount(data.y_train, minlength=data.num_classes).tolist()
-    return [
+    rare = [
         f"class {name!r} has only {count} training row(s): its accuracy is mostly chance; "
         "collect more rows or merge it with a similar class"
         for name, count in zip(data.class_names, counts)
         if count < minimum
+    ]
+    share = max(counts) / sum(counts)
+    if share < IMBALANCED:
+        return rare
+    largest = data.class_names[counts.index(max(counts))]
+    return rare + [
+        f"class {largest!r} is {share:.0%} of the training rows: always predicting it scores "
+        f"{share:.2f} accuracy; judge the model by test_balanced_accuracy in summary.json "
+        "(the mean per-class recall, 1/classes for such a model)"
     ]
 
 

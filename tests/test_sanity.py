@@ -2,6 +2,7 @@
 and in summary.json."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -53,6 +54,28 @@ def test_few_steps_and_rare_classes_are_warned_about(tmp_path, capsys):
     assert "optimiser steps" in text and "--epochs" in text
     assert "try --scaling robust" in text
     assert all(f"archsearch: warning: {w}" in err for w in summary["warnings"])
+
+
+def test_an_imbalanced_table_is_warned_about_and_scored_by_balanced_accuracy(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 2))
+    label = np.where(x[:, 0] + x[:, 1] > 1.4, "fraud", "fine")  # about 16% fraud, and b is
+    x[:, 1] = rng.normal(size=200)  # replaced by noise: not separable from a alone
+    lines = ["a,b,label", *(f"{a:.4f},{b:.4f},{y}" for (a, b), y in zip(x, label))]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    summary, err = search(tmp_path, capsys, "--data", tmp_path / "t.csv", "--target", "label",
+                          "--epochs", "10")  # fmt: skip
+    (warning,) = [w for w in summary["warnings"] if "of the training rows" in w]
+    share = int(re.match(r"class 'fine' is (\d+)% of the training rows", warning).group(1))
+    assert abs(share - 100 * (label == "fine").mean()) < 2  # the split is stratified
+    assert f"archsearch: warning: {warning}" in err
+    for scores in (summary["best"], summary["baseline"]):
+        assert 0.0 < scores["test_balanced_accuracy"] < scores["test_accuracy"] <= 1.0
+    (tmp_path / "b").mkdir()
+    balanced = write_csv(tmp_path / "b" / "t.csv")  # yes/no about half each: no such warning
+    summary, _ = search(tmp_path / "b", capsys, "--data", balanced, "--target", "label",
+                        "--epochs", "20")  # fmt: skip
+    assert not any("of the training rows" in w for w in summary["warnings"])
 
 
 def test_iris_at_the_issue_s_budget_gets_the_few_steps_warning_and_enough_epochs_do_not():

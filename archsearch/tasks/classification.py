@@ -12,8 +12,10 @@ from archsearch.tasks.base import MAX, MIN, OutputSpec, Task
 
 class Classification(Task):
     """`num_classes` logits per sample; targets are int64 class indices. Reports loss
-    (cross-entropy) and accuracy; on the test split also top-5 accuracy when there are more
-    than five classes (with five or fewer it is 1 by definition)."""
+    (cross-entropy) and accuracy; on the test split also balanced accuracy (the mean of the
+    per-class recalls over the classes present, which a model that always predicts the
+    largest class cannot inflate) and top-5 accuracy when there are more than five classes
+    (with five or fewer it is 1 by definition)."""
 
     name = "classification"
     score = "accuracy"
@@ -46,6 +48,7 @@ class Classification(Task):
 
     def test_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
         scores = super().test_scores(outputs, targets)
+        scores["test_balanced_accuracy"] = balanced_accuracy(outputs.argmax(1), targets)
         if self.num_classes > 5:
             top5 = outputs.topk(5, dim=1).indices
             scores["test_top5_accuracy"] = (top5 == targets[:, None]).any(1).float().mean().item()
@@ -53,3 +56,18 @@ class Classification(Task):
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "num_classes": self.num_classes}
+
+
+def balanced_accuracy(predicted: torch.Tensor, targets: torch.Tensor) -> float:
+    """The mean recall of the classes present in `targets` (scikit-learn's
+    `balanced_accuracy_score`).
+
+    Example:
+        >>> balanced_accuracy(torch.tensor([0, 0, 0, 0]), torch.tensor([0, 0, 0, 1]))
+        0.5
+    """
+    classes = int(max(predicted.max(), targets.max())) + 1
+    totals = torch.bincount(targets, minlength=classes).double()
+    hits = torch.bincount(targets[predicted == targets], minlength=classes).double()
+    present = totals > 0
+    return (hits[present] / totals[present]).mean().item()

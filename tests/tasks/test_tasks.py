@@ -49,6 +49,22 @@ def test_classification_metrics_by_hand():
     assert metrics["loss"] == pytest.approx(expected)
 
 
+def test_balanced_accuracy_matches_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score
+
+    generator = torch.Generator().manual_seed(0)
+    for classes in (2, 3, 7):
+        targets = torch.randint(0, classes, (50,), generator=generator)
+        targets[:30] = 0  # imbalanced
+        logits = torch.randn(50, classes, generator=generator)
+        scores = Classification(classes).test_scores(logits, targets)
+        expected = balanced_accuracy_score(targets.numpy(), logits.argmax(1).numpy())
+        assert scores["test_balanced_accuracy"] == pytest.approx(expected)
+    always_zero = torch.tensor([[1.0, 0.0]]).repeat(10, 1)
+    scores = Classification(2).test_scores(always_zero, torch.tensor([0] * 9 + [1]))
+    assert scores["test_accuracy"] == 0.9 and scores["test_balanced_accuracy"] == 0.5
+
+
 def test_top5_is_reported_only_when_it_can_differ_from_one():
     assert "test_top5_accuracy" not in Classification(5).test_scores(
         torch.randn(4, 5), torch.tensor([0, 1, 2, 3])
