@@ -21,9 +21,9 @@ TINY = ["--strategy", "random", "--trials", "2", "--epochs", "2", "--final-epoch
 SEED = 3
 
 
-def write_csv(path, header, rows):
+def write_csv(path, header, rows, delimiter=","):
     with path.open("w", newline="") as handle:
-        csv.writer(handle).writerows([header, *rows])
+        csv.writer(handle, delimiter=delimiter).writerows([header, *rows])
 
 
 def iris_rows():
@@ -55,6 +55,14 @@ def read_predictions(path):
         return list(csv.DictReader(handle))
 
 
+def predicted_r2(run, rows_csv, truth):
+    """R² of `archsearch predict` of `run` on the rows of `rows_csv` against `truth`."""
+    out = rows_csv.with_name("predictions.csv")
+    assert main(["predict", str(run), "--data", str(rows_csv), "--out", str(out)]) == 0
+    predicted = np.array([float(p["prediction"]) for p in read_predictions(out)])
+    return 1 - ((predicted - truth) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+
+
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("iris")
@@ -82,8 +90,7 @@ def european_rows():
 def test_decimal_commas_and_dates_search_and_predict_end_to_end(tmp_path):
     header, rows = european_rows()
     path = tmp_path / "data.csv"
-    with path.open("w", newline="") as handle:
-        csv.writer(handle, delimiter=";").writerows([header, *rows])
+    write_csv(path, header, rows, delimiter=";")
     args = ["--data", path, "--target", "sepal length", "--space", "mlp", "--final-models", "1"]
     assert main(["search", *map(str, [*args, "--seed", SEED, "--out", tmp_path / "r", *TINY])]) == 0
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
@@ -103,25 +110,9 @@ def test_decimal_commas_and_dates_search_and_predict_end_to_end(tmp_path):
         "measured": "date",
     }
     test = split_test_rows(path, "sepal length", regression=True)
-    with (tmp_path / "test.csv").open("w", newline="") as handle:
-        csv.writer(handle, delimiter=";").writerows([header, *(rows[r] for r in test)])
-    out = tmp_path / "p.csv"
-    assert (
-        main(
-            [
-                "predict",
-                str(tmp_path / "r"),
-                "--data",
-                str(tmp_path / "test.csv"),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
-    predicted = np.array([float(p["prediction"]) for p in read_predictions(out)])
+    write_csv(tmp_path / "test.csv", header, [rows[r] for r in test], delimiter=";")
     truth = np.array([float(rows[r][4].replace(",", ".")) for r in test])
-    r2 = 1 - ((predicted - truth) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+    r2 = predicted_r2(tmp_path / "r", tmp_path / "test.csv", truth)
     assert r2 == pytest.approx(summary["best"]["test_r2"], abs=1e-4)
 
 
@@ -172,23 +163,8 @@ def test_regression_predictions_are_in_the_targets_units(tmp_path):
     assert main(["search", *map(str, [*args, *TINY])]) == 0
     test = split_test_rows(tmp_path / "data.csv", "sepal length", regression=True)
     write_csv(tmp_path / "test.csv", header[:-1], [rows[r][:-1] for r in test])
-    out = tmp_path / "p.csv"
-    assert (
-        main(
-            [
-                "predict",
-                str(tmp_path / "r"),
-                "--data",
-                str(tmp_path / "test.csv"),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
-    predicted = np.array([float(p["prediction"]) for p in read_predictions(out)])
     truth = np.array([float(rows[r][-1]) for r in test])
-    r2 = 1 - ((predicted - truth) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+    r2 = predicted_r2(tmp_path / "r", tmp_path / "test.csv", truth)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert r2 == pytest.approx(summary["best"]["test_r2"], abs=1e-4)
 

@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-__all__ = ["CYCLES", "cycles", "day_text", "is_date_column", "parse_dates"]
+__all__ = ["CYCLES", "cycles", "date_column", "day_text", "parse_dates"]
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
 _DAY = np.timedelta64(86_400_000_000, "us")
@@ -33,12 +33,14 @@ CYCLES = ("year", "week", "day")
 """The periods a date's position is encoded in, each as a sine and a cosine input."""
 
 
-def is_date_column(texts: np.ndarray) -> bool:
-    """Whether every cell (present cells only, as text) is an ISO 8601 date of the calendar;
-    the check stops at the first cell that is not, so text columns cost one test."""
-    if len(texts) == 0 or not all(_ISO.fullmatch(text) for text in texts.tolist()):
-        return False
-    return bool(parse_dates(texts)[1].all())
+def date_column(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """`parse_dates(cells)` when every present cell is an ISO 8601 date of the calendar, else
+    None; the check stops at the first cell that is not ISO, so text columns cost one test."""
+    texts = cells[cells.astype(bool)].tolist()
+    if not texts or not all(_ISO.fullmatch(text) for text in texts):
+        return None
+    days, ok = parse_dates(cells)
+    return (days, ok) if int(ok.sum()) == len(texts) else None
 
 
 def parse_dates(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

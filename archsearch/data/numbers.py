@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 
-__all__ = ["all_numbers", "plain_numbers"]
+__all__ = ["plain_numbers"]
 
 _SIGN, _SYMBOL = r"[-+]?", r"[$€£¥]"
 _DIGITS = {
@@ -49,17 +49,16 @@ def plain_numbers(names: list[str], columns: list[np.ndarray], decimal: str) -> 
     for name, cells in zip(names, columns):
         present = cells.astype(bool)
         texts = cells[present]
-        if not len(texts) or not pattern.fullmatch(texts[0]) or all_numbers(texts):
+        if not len(texts) or not pattern.fullmatch(texts[0]) or _all_numbers(texts):
             continue  # text (found at its first cell) or plain numbers
         written = texts.tolist()
         if not all(pattern.fullmatch(text) for text in written):
             continue
         plain = np.array([_plain(text, decimal) for text in written], dtype=object)
-        if all_numbers(plain):
+        if _all_numbers(plain):
             cells[present] = plain
-            example = next(text for text, number in zip(written, plain) if text != number)
-            value = float(plain[written.index(example)])
-            notes.append(f"column {name!r}: read as numbers ({example!r} as {value:.10g})")
+            example, number = next((t, n) for t, n in zip(written, plain) if t != n)
+            notes.append(f"column {name!r}: read as numbers ({example!r} as {float(number):.10g})")
     return notes
 
 
@@ -72,7 +71,7 @@ def _plain(text: str, decimal: str) -> str:
     return text.replace(",", "")
 
 
-def all_numbers(texts: np.ndarray) -> bool:
+def _all_numbers(texts: np.ndarray) -> bool:
     """Whether every text reads as a finite number (one vectorised cast)."""
     try:
         return bool(np.isfinite(texts.astype(np.float64)).all())

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from archsearch.data.dates import CYCLES, cycles, day_text, is_date_column, parse_dates
+from archsearch.data.dates import CYCLES, cycles, date_column, day_text, parse_dates
 from archsearch.data.numbers import plain_numbers
 from archsearch.errors import DataError
 
@@ -589,8 +589,9 @@ def _fit_column(name: str, cells: np.ndarray) -> ColumnSpec | str:
     numbers, ok = _parse(cells)
     if int(ok.sum()) == len(cells) - missing:
         return _fit_numeric(name, numbers, ok)
-    if is_date_column(cells[cells.astype(bool)]):
-        return _fit_numeric(name, *parse_dates(cells), kind="date")
+    dates = date_column(cells)
+    if dates is not None:
+        return _fit_numeric(name, *dates, kind="date")
     return _fit_categorical(name, cells, missing, int(ok.sum()))
 
 
