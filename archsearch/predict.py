@@ -66,7 +66,7 @@ def predict_command(args: argparse.Namespace) -> int:
     writer.writerow(header)
     writer.writerows(rows)
     write_text_atomic(args.out, text.getvalue())
-    print(f"archsearch: wrote {len(rows)} predictions to {args.out}")
+    print(f"archsearch: wrote {len(rows)} prediction{'s' * (len(rows) != 1)} to {args.out}")
     return 0
 
 
@@ -99,9 +99,12 @@ def read_rows(run: Path, loaded: RunModel, path: Path) -> tuple[list[str], torch
     present = set(table.names)
     absent = [spec.name for spec in pre.columns if spec.name not in present]
     if absent:
+        has = f"has: {', '.join(map(repr, table.names))}"
+        if _headerless(table):
+            has = "has no header row; make its first line the column names, as in training"
         raise UsageError(
             f"{path}: lacks column(s) the model was trained on: {', '.join(map(repr, absent))} "
-            f"(the file has: {', '.join(map(repr, table.names))})"
+            f"(the file {has})"
         )
     x = torch.from_numpy(pre.transform(table))
     return [str(row) for row in range(1, len(table) + 1)], x
@@ -112,13 +115,17 @@ def _renumbered(run: Path, columns: list, dropped: list, table: RawTable) -> Raw
     with the target column, which new rows may leave out."""
     target = load_json(SearchConfig, run / CONFIG).data.target
     trained = len(columns) + len(dropped) + 1
-    headerless = all(name == f"column {i}" for i, name in enumerate(table.names))
-    if target is None or not target.strip().isdigit() or not headerless:
+    if target is None or not target.strip().isdigit() or not _headerless(table):
         return table
     if len(table.names) == trained - 1:  # the target column is left out
         skip = int(target)
         table.names = [f"column {i + (i >= skip)}" for i in range(len(table.names))]
     return table
+
+
+def _headerless(table: RawTable) -> bool:
+    """Whether `table` was read without a header row (its columns are named "column N")."""
+    return all(name == f"column {i}" for i, name in enumerate(table.names))
 
 
 def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor]:

@@ -188,6 +188,43 @@ def test_missing_columns_are_named_in_one_line(iris_run, capsys):
     assert not (iris_run / "never.csv").exists()
 
 
+def test_one_new_row_is_predicted_as_it_is_among_others(iris_run):
+    header, rows = iris_rows()
+    write_csv(iris_run / "many.csv", header[:-1], [row[:-1] for row in rows[:9]])
+    write_csv(iris_run / "one.csv", header[:-1], [rows[8][:-1]])
+    for name in ("many", "one"):
+        out = str(iris_run / f"{name}_predictions.csv")
+        assert (
+            main(
+                ["predict", str(iris_run / "run"), "--data", f"{iris_run}/{name}.csv", "--out", out]
+            )
+            == 0
+        )
+    alone = read_predictions(iris_run / "one_predictions.csv")
+    assert (
+        len(alone) == 1
+        and alone[0] | {"id": "9"} == read_predictions(iris_run / "many_predictions.csv")[8]
+    )
+
+
+def test_a_file_without_its_header_row_is_told_to_add_it(iris_run, capsys):
+    header, rows = iris_rows()
+    (iris_run / "bare.csv").write_text(",".join(rows[8][:-1]) + "\n")
+    code = main(
+        [
+            "predict",
+            str(iris_run / "run"),
+            "--data",
+            str(iris_run / "bare.csv"),
+            "--out",
+            str(iris_run / "x.csv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "(the file has no header row; make its first line the column names" in err
+
+
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("images")

@@ -114,16 +114,19 @@ def read_table(path: str | Path, target: str | None, max_bytes: int | None = Non
     _check_path(path)
     delimiter = _delimiter(path)
     rows = _read_rows(path, delimiter, _memory_limit(max_bytes))
-    if len(rows) < 2:
+    least = 2 if target is not None else 1  # one new row can be predicted, not learnt from
+    if len(rows) < least:
         raise DataError(
-            f"{path}: has {len(rows)} non-blank line(s); a table needs at least 2 data rows, "
-            "one example per row (plus an optional header row)"
+            f"{path}: has {len(rows)} non-blank line(s); a table needs at least {least} data "
+            "row(s), one example per row (plus an optional header row)"
         )
     width = len(rows[0])
     header = [cell.strip() for cell in rows[0]] if _has_header(rows, target) else None
     body = rows[1:] if header is not None else rows
-    if len(body) < 2:
-        raise DataError(f"{path}: has 1 data row below the header; needs at least 2")
+    if len(body) < least:
+        raise DataError(
+            f"{path}: has {len(body)} data row(s) below the header; needs at least {least}"
+        )
     if width < 2 and target is not None:
         raise DataError(
             f"{path}: has a single column; it needs at least one feature column besides the "

@@ -174,8 +174,12 @@ def test_too_large_for_memory(tmp_path):
     assert len(read_table(path, "t", max_bytes=10**6)) == 50
 
 
-def test_fewer_than_two_data_rows_and_missing_files(tmp_path):
+def test_too_few_data_rows_and_missing_files(tmp_path):
     assert "at least 2" in error_of(read_table, write(tmp_path, "a,t\n1,2\n"), "t")
+    # rows to predict (no target): one is enough, with or without a header
+    assert read_table(write(tmp_path, "a,t\n1,2\n"), None).names == ["a", "t"]
+    assert len(read_table(write(tmp_path, "1,2\n"), None)) == 1
+    assert "0 data row(s) below the header" in error_of(read_table, write(tmp_path, "a,t\n"), None)
     assert "no such file" in error_of(read_table, tmp_path / "nope.csv", "t")
     assert "directory" in error_of(read_table, tmp_path, "t")
 
