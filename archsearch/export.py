@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 FORMATS = ("torchscript", "onnx", "python")
+#: Suffixes of model files: an --out with one was meant as the file, not the folder to write.
+MODEL_SUFFIXES = (".onnx", ".pt", ".pth", ".py", ".ts", ".pb")
 TOLERANCE = 1e-5  # |exported - PyTorch| allowed: absolute, and relative for outputs above 1
 ONNX_INSTALL = "pip install 'archsearch[onnx]'"
 
@@ -207,8 +209,13 @@ def export_run(run: Path, fmt: str, out: Path | None = None) -> tuple[Path, dict
         raise UsageError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if fmt == "onnx":
         _check_onnx()
-    loaded = load_run(run)
     out = Path(run) / "export" if out is None else Path(out)
+    if out.suffix in MODEL_SUFFIXES and not out.is_dir():
+        raise UsageError(
+            f"--out {out} names a file, but export writes a folder (the model, and export.json "
+            f"saying what goes in and comes out); give one, e.g. --out {out.with_suffix('')}"
+        )
+    loaded = load_run(run)
     out.mkdir(parents=True, exist_ok=True)
     sample = _sample(loaded)
     with torch.no_grad():

@@ -167,6 +167,14 @@ def test_a_folder_that_is_no_finished_run_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "best_model.pt" in err
 
 
+def test_an_out_that_names_a_model_file_is_one_line(runs, tmp_path, capsys):
+    out = tmp_path / "model.onnx"
+    assert main(["export", str(runs["mlp"]), "--format", "torchscript", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"give one, e.g. --out {tmp_path / 'model'}" in err
+    assert not out.exists()
+
+
 def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
     (tmp_path / "best_model.pt").write_bytes(b"not a checkpoint")
     assert main(["export", str(tmp_path), "--format", "torchscript"]) == 2
