@@ -23,7 +23,9 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -36,8 +38,11 @@ COMMAND = ["--space", "mlp", "--strategy", "reinforce", "--trials", "30", "--epo
 RESULTS = Path(__file__).resolve().parent / "results" / "tabular.json"
 
 
-def one_run(data: list[str], seed: int, flags: list[str]) -> dict:
-    """The summary of one default search, run through the command line's own code."""
+def one_run(
+    data: list[str], seed: int, flags: list[str], keep: Callable[[Path], Any] | None = None
+) -> dict:
+    """The summary of one default search, run through the command line's own code; with
+    `keep`, what it returns for the run directory is the summary's "predictions"."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         args = ["search", *data, *COMMAND, *flags, "--seed", str(seed), "--out", str(out)]
@@ -47,6 +52,8 @@ def one_run(data: list[str], seed: int, flags: list[str]) -> dict:
         if code != 0:
             raise SystemExit(f"archsearch {' '.join(args)} exited {code}")
         summary = json.loads((out / "summary.json").read_text())
+        if keep is not None:
+            summary["predictions"] = keep(out)
     summary["wall_seconds"] = time.perf_counter() - start
     return summary
 

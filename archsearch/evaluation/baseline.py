@@ -36,6 +36,14 @@ def sklearn_baseline(data: Dataset, seed: int = 0) -> dict[str, float] | None:
     """The default scikit-learn MLP's test scores (the task's `test_<metric>` names), fitted
     on the same train+validation rows the final network is trained on; None for a task
     without a baseline (reconstruction) or data without a test split."""
+    outputs = baseline_test_outputs(data, seed)
+    return None if outputs is None else data.task.test_scores(outputs, data.test_targets())
+
+
+def baseline_test_outputs(data: Dataset, seed: int = 0) -> torch.Tensor | None:
+    """What the default scikit-learn MLP, fitted on the train+validation rows, outputs for the
+    test rows (as `model_outputs`), so that its answers can be compared row by row with a
+    network's; None where `sklearn_baseline` is None."""
     name = baseline_name(data.task.name)
     if name is None or not data.has_test():
         return None
@@ -51,8 +59,7 @@ def sklearn_baseline(data: Dataset, seed: int = 0) -> dict[str, float] | None:
         model.fit(
             scaler.transform(_flat(data, x)), y.ravel() if y.ndim > 1 and y.shape[1] == 1 else y
         )
-    outputs = model_outputs(model, scaler.transform(_flat(data, data.x_test)))
-    return data.task.test_scores(outputs, data.test_targets())
+    return model_outputs(model, scaler.transform(_flat(data, data.x_test)))
 
 
 @contextlib.contextmanager

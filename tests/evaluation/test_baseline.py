@@ -6,7 +6,7 @@ import torch
 
 from archsearch.config import DataSpec, SearchConfig
 from archsearch.data import load_dataset
-from archsearch.evaluation.baseline import sklearn_baseline
+from archsearch.evaluation.baseline import baseline_test_outputs, sklearn_baseline
 from archsearch.run import baseline_data
 from tests.helpers import write_image_folder
 
@@ -29,6 +29,15 @@ def test_regression_scores_in_the_targets_units():
         scores["test_loss"] * data.task.std[0] ** 2, rel=1e-4
     )
     assert 0.2 < scores["test_r2"] < 0.7
+
+
+def test_its_test_outputs_are_the_ones_it_is_scored_on():
+    data = load_dataset("wine", seed=3)
+    outputs = baseline_test_outputs(data, seed=3)
+    assert outputs.shape == (len(data.y_test), 3)
+    correct = (outputs.argmax(1) == data.y_test).float().mean().item()
+    assert correct == pytest.approx(sklearn_baseline(data, seed=3)["test_accuracy"])
+    assert baseline_test_outputs(load_dataset("iris").without_test()) is None
 
 
 def test_no_baseline_for_reconstruction_or_without_a_test_split():
