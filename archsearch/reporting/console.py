@@ -46,6 +46,14 @@ def report(summary: dict[str, Any], metric: str, log: TextIO) -> None:
         baseline = summary["baseline"]
         line += f"; scikit-learn {baseline['model']} {baseline[f'test_{metric}']:.4f}"
     print(line, file=log)
+    if summary.get("beats_baseline") is False:
+        ties = test == summary["baseline"][f"test_{metric}"]
+        print(
+            f"archsearch: the found network {'only ties' if ties else 'loses to'} scikit-learn's "
+            f"default on this split; a larger search (--trials, --epochs) may beat it, or use "
+            f"scikit-learn's {summary['baseline']['model']}",
+            file=log,
+        )
     if summary.get("pareto"):
         report_front(summary["pareto"], summary["objectives"], log)
 
