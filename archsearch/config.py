@@ -18,7 +18,7 @@ from typing import Any
 
 from archsearch.commands import setting
 from archsearch.data import BUNDLED, TASK_CHOICES, Dataset, check_download, load_dataset
-from archsearch.data.images import DOWNLOADS
+from archsearch.data.images import DOWNLOADS, parse_image_size
 from archsearch.data.table import SCALINGS
 from archsearch.errors import UsageError
 from archsearch.evaluation import EVALUATORS
@@ -88,6 +88,11 @@ class DataSpec:
         unset="a hidden file next to the images when that folder is writable, else "
         "~/.cache/archsearch",
     )
+    image_size: str | None = setting(
+        None,
+        "resize every image of an image folder to this size: N (square) or WIDTHxHEIGHT",
+        unset="all images must have one size",
+    )
 
     def validate(self) -> None:
         sources = [s for s in (self.dataset, self.csv, self.data_dir) if s is not None]
@@ -114,6 +119,10 @@ class DataSpec:
             raise UsageError(
                 f"unknown task {self.task!r}; choose one of: {', '.join(TASK_CHOICES)}"
             )
+        if self.image_size is not None:
+            if self.data_dir is None:
+                raise UsageError("--image-size resizes the images of --data-dir; leave it out")
+            parse_image_size(self.image_size)
         if self.scaling not in SCALINGS:
             raise UsageError(
                 f"unknown scaling {self.scaling!r}; choose one of: {', '.join(SCALINGS)}"
@@ -136,6 +145,7 @@ class DataSpec:
             task=self.task,
             scaling=self.scaling,
             cache_dir=self.cache_dir,
+            image_size=None if self.image_size is None else parse_image_size(self.image_size),
         )
 
 

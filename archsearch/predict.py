@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import torch
 
 from archsearch.commands import COMMANDS
 from archsearch.config import SearchConfig, load_json
-from archsearch.data.images import IMAGE_SUFFIXES, decode_image
+from archsearch.data.images import IMAGE_SUFFIXES, decode_image, resized
 from archsearch.data.table import RawTable, read_table
 from archsearch.errors import UsageError
 from archsearch.export import RunModel, load_run
@@ -130,7 +131,8 @@ def _headerless(table: RawTable) -> bool:
 
 def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor]:
     """(file paths within `folder`, raw pixels as float (N, C, H, W)) of every PNG or JPEG
-    file under `folder`, in path order; each must have the size the model was trained on."""
+    file under `folder`, in path order; an image of another size than the model was trained
+    on is resized to it, as `--image-size` resizes a search's images."""
     if loaded.inputs != "images":
         raise UsageError(
             "the run was trained on table rows: give them with --data"
@@ -147,18 +149,22 @@ def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor
         raise UsageError(f"{folder}: holds no .png/.jpg/.jpeg images")
     channels, height, width = loaded.input_shape
     x = np.empty((len(files), channels, height, width), dtype=np.uint8)
+    other_sizes = 0
     for row, path in enumerate(files):
         pixels, grey = decode_image(str(path))
-        if pixels.shape[:2] != (height, width):
-            raise UsageError(
-                f"{path}: {pixels.shape[1]}x{pixels.shape[0]} pixels, but the model was trained "
-                f"on {width}x{height}; resize the images"
-            )
+        other_sizes += pixels.shape[:2] != (height, width)
+        pixels = resized(pixels, (width, height))
         if not grey and channels == 1:
             raise UsageError(
                 f"{path}: a colour image, but the model was trained on greyscale (1 channel); "
                 "convert the images to greyscale"
             )
         x[row] = pixels[None] if grey else pixels.transpose(2, 0, 1)
+    if other_sizes:
+        print(
+            f"archsearch: resized {other_sizes} of {len(files)} images to {width}x{height}, the "
+            "size the model was trained on",
+            file=sys.stderr,
+        )
     ids = [str(path.relative_to(folder)) for path in files]
     return ids, torch.from_numpy(x).float()

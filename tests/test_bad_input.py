@@ -132,6 +132,8 @@ CASES = [
     ([*S, "--data-dir", "{root}/missing"], "no such directory"),
     ([*S, "--data-dir", "{root}/empty", "--download", "svhn"], "cannot download 'svhn'"),
     ([*I, "--download", "mnist"], "--download needs --data-dir"),
+    ([*I, "--image-size", "32"], "--image-size resizes the images of --data-dir"),
+    ([*S, "--data-dir", "{root}/images", "--image-size", "32x"], "--image-size must be N"),
     ([*S, "--data-dir", "{root}/images", "--data", "{root}/d.csv", "--target", "y"], "one of"),
     # -- search: numbers out of range
     ([*I, "--epochs", "0"], "epochs must lie in [1,"),

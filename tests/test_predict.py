@@ -4,6 +4,7 @@ scored; bad columns and bad images are one line and exit code 2."""
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,7 +230,9 @@ def test_a_file_without_its_header_row_is_told_to_add_it(iris_run, capsys):
 def image_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("images")
     write_image_folder(root / "data", size=8)
-    args = ["--data-dir", root / "data", "--space", "cnn", "--space-option", "layers=2"]
+    Image.new("RGB", (11, 9), (30, 30, 30)).save(root / "data" / "train" / "dark" / "odd.png")
+    args = ["--data-dir", root / "data", "--image-size", "8", "--space", "cnn"]
+    args += ["--space-option", "layers=2"]
     args += ["--final-models", "1", "--out", root / "run", *TINY]
     assert main(["search", *map(str, args)]) == 0
     return root
@@ -258,24 +261,25 @@ def test_predict_reproduces_the_test_accuracy_on_the_test_images(image_run):
     assert correct / len(predicted) == pytest.approx(summary["best"]["test_accuracy"], abs=1e-6)
 
 
-@pytest.mark.parametrize(("size", "mode", "message"), [(10, "RGB", "10x10 pixels"), (8, "L", None)])
-def test_images_of_another_size_are_one_line(image_run, tmp_path, capsys, size, mode, message):
-    Image.new(mode, (size, size), 128).save(tmp_path / "odd.png")
-    code = main(
-        [
-            "predict",
-            str(image_run / "run"),
-            "--data-dir",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "p.csv"),
-        ]
-    )
-    err = capsys.readouterr().err
-    if message is None:  # a greyscale image for a colour model is widened, as in training
-        assert code == 0, err
-        return
-    assert code == 2 and err.count("\n") == 1 and message in err and "8x8" in err
+def test_images_of_another_size_are_resized_to_the_models(image_run, tmp_path, capsys):
+    test = image_run / "data" / "test"
+    for path in sorted(test.rglob("*.*")):
+        target = tmp_path / "big" / path.relative_to(test).with_suffix(".png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        image = Image.open(path)
+        image.resize((20, 12), Image.Resampling.NEAREST).save(target)  # and not square
+    Image.new("L", (8, 8), 128).save(tmp_path / "big" / "grey.png")  # widened, as in training
+    predicted = {}
+    for name, folder in (("same", test), ("big", tmp_path / "big")):
+        out = tmp_path / f"{name}.csv"
+        args = ["predict", str(image_run / "run"), "--data-dir", str(folder), "--out", str(out)]
+        assert main(args) == 0
+        predicted[name] = {
+            str(Path(p["id"]).with_suffix("")): p["prediction"] for p in read_predictions(out)
+        }
+    assert "archsearch: resized 12 of 13 images to 8x8, the size" in capsys.readouterr().err
+    grey = predicted["big"].pop("grey")
+    assert predicted["big"] == predicted["same"] and grey in ("dark", "light")
 
 
 def test_a_table_run_refuses_images_and_an_image_run_refuses_rows(iris_run, image_run, capsys):

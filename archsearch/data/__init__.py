@@ -49,6 +49,7 @@ def load_dataset(
     task: str = "auto",
     scaling: str = "auto",
     cache_dir: str | Path | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> Dataset:
     """A bundled dataset by `name`, a CSV file with its `target` column, or the image dataset
     in `data_dir` (CIFAR, MNIST or class folders; see `load_image_dataset`), split and
@@ -57,7 +58,8 @@ def load_dataset(
     (seeded, stratified). `task` is "auto" (from the target column), "classification",
     "regression" or "reconstruction". `scaling` is how table columns are scaled ("auto":
     robust for columns with extreme outliers, see `TablePreprocessor`); `cache_dir` is where
-    decoded image folders are cached (default: next to the data, else ~/.cache/archsearch)."""
+    decoded image folders are cached (default: next to the data, else ~/.cache/archsearch);
+    `image_size` (width, height) resizes every image of an image folder to it."""
     if task not in TASK_CHOICES:
         raise DataError(f"unknown task {task!r}; choose one of: {', '.join(TASK_CHOICES)}")
     split = dict(
@@ -71,8 +73,15 @@ def load_dataset(
         if csv is not None:
             raise DataError("give either --data-dir (images) or --data (a CSV file), not both")
         return load_image_dataset(
-            data_dir, download=download, task=task, cache_dir=cache_dir, **split
+            data_dir,
+            download=download,
+            task=task,
+            cache_dir=cache_dir,
+            image_size=image_size,
+            **split,
         )
+    if image_size is not None:
+        raise DataError("--image-size resizes the images of --data-dir; leave it out for tables")
     if csv is not None:
         if target is None:
             raise DataError("--data needs --target COLUMN (a column name or 0-based index)")

@@ -9,8 +9,9 @@ Layouts found in a data directory (or in the folder its archive extracts to):
   `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each optionally `.gz` (also in
   `MNIST/raw/` or `FashionMNIST/raw/`, where torchvision puts them);
 - image folders: `train/<class>/*` and `test/<class>/*`, or one `<class>/*` folder per class
-  that is split here. Files are PNG or JPEG, all of one size; colour images become RGB, a set
-  of greyscale images one channel.
+  that is split here. Files are PNG or JPEG, all of one size unless an `image_size` is given,
+  which resizes every image to it (bilinear, aspect ratio not kept); colour images become
+  RGB, a set of greyscale images one channel.
 
 Official test splits stay the test split. Decoding image files is the slow part (about 10 s
 for CIFAR-10's 60,000 JPEGs), so decoded folders are cached as an uncompressed `.npz` next to
@@ -33,6 +34,7 @@ import tempfile
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,25 @@ CACHE_VERSION = 1  # part of every cache key: bump when the cached arrays change
 DOWNLOADS = ("cifar10", "cifar100", "mnist", "fashion-mnist")
 
 Split = tuple[np.ndarray, np.ndarray]
+Size = tuple[int, int]  # (width, height), as Pillow and the messages write sizes
+MAX_SIDE = 4096  # an --image-size side above this is surely a typo
+
+
+def parse_image_size(text: str) -> Size:
+    """(width, height) of `--image-size` text: "32" (square) or "48x32" (width x height).
+
+    >>> parse_image_size("48x32")
+    (48, 32)
+    """
+    parts = str(text).lower().replace("×", "x").split("x")
+    if len(parts) in (1, 2) and all(part.strip().isdigit() for part in parts):
+        width, height = (int(parts[0]), int(parts[-1]))
+        if 1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE:
+            return width, height
+    raise DataError(
+        f"--image-size must be N (square) or WIDTHxHEIGHT, each 1-{MAX_SIDE} pixels, "
+        f"got {text!r}; e.g. --image-size 32 or --image-size 48x32"
+    )
 
 
 @dataclass
@@ -86,6 +107,7 @@ def load_image_dataset(
     cache_dir: str | Path | None = None,
     download: str | None = None,
     task: str = "auto",
+    image_size: Size | None = None,
 ) -> Dataset:
     """The image dataset in `data_dir`, in whichever supported layout it is (`Dataset.source`
     names the one found), split into train/val/test.
@@ -95,17 +117,18 @@ def load_image_dataset(
     training pool and the test split (seeded, stratified) for runs that cannot afford all of
     it. `cache_dir` overrides where decoded image folders are cached. `download` (one of
     `DOWNLOADS`) fetches that dataset with torchvision, when it is installed, if `data_dir`
-    holds no dataset yet. `task` is "auto" (classification) or "reconstruction"."""
+    holds no dataset yet. `task` is "auto" (classification) or "reconstruction". `image_size`
+    (width, height) resizes the images of image folders to it."""
     root = Path(data_dir).expanduser()
     if download is not None:
         check_download(download)
         root.mkdir(parents=True, exist_ok=True)
     if not root.is_dir():
         raise DataError(f"{root}: no such directory; give --data-dir a folder of image data")
-    images = read_images(root, cache_dir)
+    images = read_images(root, cache_dir, image_size)
     if images is None and download is not None:
         _download(root, download)
-        images = read_images(root, cache_dir)
+        images = read_images(root, cache_dir, image_size)
     if images is None:
         raise DataError(
             f"{root}: no image dataset found; expected CIFAR python batches (data_batch_1, "
@@ -128,8 +151,11 @@ def load_image_dataset(
     )
 
 
-def read_images(root: Path, cache_dir: str | Path | None = None) -> Images | None:
-    """The dataset in `root` or the folder a standard archive extracts to; None if none is."""
+def read_images(
+    root: Path, cache_dir: str | Path | None = None, image_size: Size | None = None
+) -> Images | None:
+    """The dataset in `root` or the folder a standard archive extracts to; None if none is.
+    `image_size` resizes image folders; the array formats keep their size."""
     for folder in (
         root,
         root / "cifar-10-batches-py",
@@ -137,22 +163,35 @@ def read_images(root: Path, cache_dir: str | Path | None = None) -> Images | Non
         root / "MNIST" / "raw",
         root / "FashionMNIST" / "raw",
     ):
-        if (folder / "data_batch_1").is_file() or (folder / "test_batch").is_file():
-            batches = [f"data_batch_{i}" for i in range(1, 6)]
-            return _read_cifar(folder, batches, "test_batch", "batches.meta", "")
-        if all((folder / name).is_file() for name in ("train", "test", "meta")):
-            return _read_cifar(folder, ["train"], "test", "meta", "fine_")
-        if _idx_file(folder, "train-images-idx3-ubyte") is not None:
-            return _read_mnist(folder)
+        read = _array_reader(folder)
+        if read is not None and image_size is not None:
+            raise DataError(
+                f"{folder}: --image-size resizes folders of image files; CIFAR and MNIST "
+                "arrays keep their size, so leave it out"
+            )
+        if read is not None:
+            return read()
     if (root / "train").is_dir() and (root / "test").is_dir():
-        return _read_folders(root, ["train", "test"], cache_dir)
+        return _read_folders(root, ["train", "test"], cache_dir, image_size)
     if _class_folders(root):
-        return _read_folders(root, [""], cache_dir)
+        return _read_folders(root, [""], cache_dir, image_size)
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in root.iterdir()):
         raise DataError(
             f"{root}: images lie directly in the folder, with no class subfolders; put each "
             "class's images in a subfolder named after the class (root/<class>/*.png)"
         )
+    return None
+
+
+def _array_reader(folder: Path) -> Callable[[], Images] | None:
+    """How to read the array format (CIFAR batches, MNIST idx files) in `folder`, if any."""
+    if (folder / "data_batch_1").is_file() or (folder / "test_batch").is_file():
+        batches = [f"data_batch_{i}" for i in range(1, 6)]
+        return lambda: _read_cifar(folder, batches, "test_batch", "batches.meta", "")
+    if all((folder / name).is_file() for name in ("train", "test", "meta")):
+        return lambda: _read_cifar(folder, ["train"], "test", "meta", "fine_")
+    if _idx_file(folder, "train-images-idx3-ubyte") is not None:
+        return lambda: _read_mnist(folder)
     return None
 
 
@@ -365,8 +404,11 @@ def _image_files(folder: Path) -> list[os.DirEntry]:
     return files
 
 
-def _read_folders(root: Path, parts: list[str], cache_dir: str | Path | None) -> Images:
-    """Class-folder images under `root/<part>/` for each part (["train", "test"] or [""])."""
+def _read_folders(
+    root: Path, parts: list[str], cache_dir: str | Path | None, size: Size | None
+) -> Images:
+    """Class-folder images under `root/<part>/` for each part (["train", "test"] or [""]),
+    resized to `size` if one is given."""
     class_names = [p.name for p in _class_folders(root / parts[0])]
     lookup = {name: index for index, name in enumerate(class_names)}
     if len(class_names) < 2:
@@ -389,16 +431,23 @@ def _read_folders(root: Path, parts: list[str], cache_dir: str | Path | None) ->
         files.append(found)
     layout = "train/ and test/ image folders" if len(parts) == 2 else "class image folders"
     source = f"{layout} in {root} ({len(class_names)} classes)"
-    splits = _cached_decode(root, files, cache_dir)
+    if size is not None:
+        source += f", resized to {size[0]}x{size[1]}"
+    splits = _cached_decode(root, files, cache_dir, size)
     test = splits[1] if len(splits) == 2 else None
     return Images(splits[0], test, class_names, root.name, source)
 
 
 def _cached_decode(
-    root: Path, files: list[list[tuple[os.DirEntry, int]]], cache_dir: str | Path | None
+    root: Path,
+    files: list[list[tuple[os.DirEntry, int]]],
+    cache_dir: str | Path | None,
+    size: Size | None,
 ) -> list[Split]:
     """Each list of (file, label) as (images, labels), from the cache when it is current."""
     stamp = hashlib.sha256(f"archsearch images v{CACHE_VERSION}\n".encode())
+    if size is not None:
+        stamp.update(f"resized to {size}\n".encode())
     for part, found in enumerate(files):
         for entry, label in found:
             stat = entry.stat()
@@ -410,26 +459,30 @@ def _cached_decode(
         log.info("data: decoded images from cache %s", cache)
         return cached
     start = time.perf_counter()
-    splits = _decode(files)
+    splits = _decode(files, size)
     log.info("data: decoded %d images in %.1f s", sum(map(len, files)), time.perf_counter() - start)
     _save_cache(cache, splits)
     return splits
 
 
-def _decode(files: list[list[tuple[os.DirEntry, int]]]) -> list[Split]:
-    """Decode every file with Pillow into uint8 (N, C, H, W); one size for all, greyscale sets
-    stay one channel, a colour set turns its few greyscale files into RGB."""
+def _decode(files: list[list[tuple[os.DirEntry, int]]], size: Size | None) -> list[Split]:
+    """Decode every file with Pillow into uint8 (N, C, H, W); one size for all (`size`, or
+    else the first file's), greyscale sets stay one channel, a colour set turns its few
+    greyscale files into RGB."""
     first = files[0][0][0].path
-    height, width = decode_image(first)[0].shape[:2]
+    width, height = size or decode_image(first)[0].shape[1::-1]
     splits, all_grey = [], True
     for found in files:
         x = np.empty((len(found), 3, height, width), dtype=np.uint8)
         for row, (entry, _) in enumerate(found):
             pixels, grey = decode_image(entry.path)
-            if pixels.shape[:2] != (height, width):
+            if size is not None:
+                pixels = resized(pixels, size)
+            elif pixels.shape[:2] != (height, width):
                 raise DataError(
                     f"{entry.path}: {pixels.shape[1]}x{pixels.shape[0]} pixels, but {first} is "
-                    f"{width}x{height}; resize all images to one size"
+                    f"{width}x{height}; give --image-size (e.g. --image-size {width}x{height}) "
+                    "to resize every image to one size"
                 )
             x[row] = pixels[None] if grey else pixels.transpose(2, 0, 1)
             all_grey &= grey
@@ -447,6 +500,15 @@ def decode_image(path: str) -> tuple[np.ndarray, bool]:
         raise DataError(
             f"{path}: not a readable image ({type(exc).__name__}: {exc}); replace or delete it"
         ) from None
+
+
+def resized(pixels: np.ndarray, size: Size) -> np.ndarray:
+    """Decoded `pixels` (H x W or H x W x 3 uint8) resized to `size` (width, height) with
+    Pillow's bilinear filter, which averages over the source pixels when shrinking; the same
+    array when it has that size already."""
+    if pixels.shape[1::-1] == size:
+        return pixels
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
 
 
 def _cache_path(root: Path, key: str, cache_dir: str | Path | None) -> Path:

@@ -266,6 +266,40 @@ def test_size_mismatch_names_the_file(tmp_path):
         load_image_dataset(tmp_path, cache_dir=tmp_path / "cache")
 
 
+def test_image_size_resizes_every_image_and_keys_the_cache(tmp_path):
+    root = tmp_path / "data"
+    write_folder(root, {"a": 4, "b": 4})
+    Image.new("RGB", (30, 7), (250, 10, 10)).save(root / "b" / "odd.png")
+    with pytest.raises(DataError, match=r"odd.png: 30x7 pixels, .* give --image-size"):
+        load_image_dataset(root, cache_dir=tmp_path / "cache")
+    data = load_image_dataset(root, cache_dir=tmp_path / "cache", image_size=(6, 5))
+    assert data.input_shape == (3, 5, 6) and data.source.endswith("resized to 6x5")
+    everything = np.concatenate([data.x_train, data.x_val, data.x_test])
+    assert any((image[0] == 250).all() and (image[1] == 10).all() for image in everything)
+    square = load_image_dataset(root, cache_dir=tmp_path / "cache", image_size=(4, 4))
+    assert square.input_shape == (3, 4, 4)  # a new size is decoded again, not read from cache
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("32", (32, 32)), ("48x32", (48, 32)), ("48X32", (48, 32)), ("0", None),
+                       ("32x", None), ("axb", None), ("5000", None), ("1x2x3", None)]
+)  # fmt: skip
+def test_image_size_text(text, size):
+    if size is not None:
+        assert images_module.parse_image_size(text) == size
+        return
+    with pytest.raises(DataError, match=rf"--image-size must be N .* got '{text}'"):
+        images_module.parse_image_size(text)
+
+
+def test_image_size_is_refused_for_arrays_and_tables(tmp_path):
+    write_mnist(tmp_path)
+    with pytest.raises(DataError, match=r"CIFAR and MNIST arrays keep their size"):
+        load_image_dataset(tmp_path, image_size=(4, 4))
+    with pytest.raises(DataError, match=r"leave it out for tables"):
+        load_dataset("iris", image_size=(4, 4))
+
+
 def test_unreadable_image_names_the_file(tmp_path):
     write_folder(tmp_path, {"a": 4, "b": 4})
     (tmp_path / "a" / "broken.jpg").write_bytes(b"not a jpeg at all")
@@ -298,7 +332,7 @@ def test_cache_is_used_then_rebuilt_when_a_file_changes(tmp_path, monkeypatch):
     first = load_image_dataset(tmp_path / "data", cache_dir=cache, val_fraction=0.2)
     [stamp] = cache.glob("*.npz")
 
-    def no_decoding(files):
+    def no_decoding(files, size):
         raise AssertionError("decoded although the cache is current")
 
     monkeypatch.setattr(images_module, "_decode", no_decoding)
