@@ -67,6 +67,24 @@ SCALINGS = ("auto", "standard", "robust")
 #: heavy tail, most often a lost decimal point or a unit mix-up.
 EXTREME = 50.0
 ROBUST_CLIP = 5.0  # robustly scaled inputs are clipped to +-this
+_SNIFF_BYTES = 4096  # how much of a file is looked at to tell a binary format from text
+#: The first bytes of formats a table is often kept in instead of CSV text, and what to do.
+_OTHER_FORMATS = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx or OpenDocument workbook?)", "excel"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or other Office file", "excel"),
+    (b"PAR1", "a Parquet file", "export"),
+    (b"SQLite format 3", "an SQLite database", "export"),
+    (b"\x89HDF", "an HDF5 file", "export"),
+    (b"\x93NUMPY", "a NumPy array file", "export"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress"),
+    (b"\xff\xfe", "UTF-16 text (Excel's 'Unicode Text')", "excel"),
+    (b"\xfe\xff", "UTF-16 text", "excel"),
+)
+_FIXES = {
+    "excel": "save the sheet as CSV (in Excel: 'CSV UTF-8')",
+    "export": "write the table as a CSV file (UTF-8)",
+    "decompress": "decompress it (gunzip FILE) and give the CSV file",
+}
 
 
 @dataclass
@@ -145,11 +163,21 @@ def read_table(path: str | Path, target: str | None, max_bytes: int | None = Non
 
 
 def _check_path(path: Path) -> None:
-    """Refuse a path that is not a readable file."""
+    """Refuse a path that is not a readable file, or a file of another format than CSV text
+    (a workbook, Parquet, JSON), naming the format when it can tell."""
     if path.is_dir():
         raise DataError(f"{path}: is a directory; give the path of a CSV file")
     if not path.is_file():
         raise DataError(f"{path}: no such file; give the path of a CSV file")
+    with path.open("rb") as handle:
+        start = handle.read(_SNIFF_BYTES)
+    found = next(((k, f) for magic, k, f in _OTHER_FORMATS if start.startswith(magic)), None)
+    if found is None and b"\0" in start:
+        found = ("a binary file", "export")
+    if found is None and start.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        found = ("JSON", "export")
+    if found is not None:
+        raise DataError(f"{path}: is {found[0]}, not CSV text; {_FIXES[found[1]]}")
 
 
 def _memory_limit(max_bytes: int | None) -> int:

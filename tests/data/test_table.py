@@ -1,6 +1,9 @@
 """CSV tables: reading, train-only preprocessing, JSON round trips and one-line errors."""
 
+import gzip
 import json
+import sqlite3
+import zipfile
 
 import numpy as np
 import pytest
@@ -182,6 +185,36 @@ def test_too_few_data_rows_and_missing_files(tmp_path):
     assert "0 data row(s) below the header" in error_of(read_table, write(tmp_path, "a,t\n"), None)
     assert "no such file" in error_of(read_table, tmp_path / "nope.csv", "t")
     assert "directory" in error_of(read_table, tmp_path, "t")
+
+
+def other_formats(tmp_path):
+    """A small table written, for real, in the formats people keep tables in instead of CSV."""
+    text = "a,y\n1,2\n3,4\n"
+    with zipfile.ZipFile(tmp_path / "book.xlsx", "w") as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "t16.csv").write_bytes(text.encode("utf-16"))
+    (tmp_path / "t.json").write_text(json.dumps([{"a": 1, "y": 2}, {"a": 3, "y": 4}]))
+    with sqlite3.connect(tmp_path / "t.db") as db:
+        db.execute("create table t (a, y)")
+    np.save(tmp_path / "t.npy", np.ones((2, 2)))
+    (tmp_path / "t.bin").write_bytes(bytes(range(256)))
+    return {
+        "book.xlsx": "is a zip archive (an Excel .xlsx or OpenDocument workbook?), not CSV text; "
+        "save the sheet as CSV (in Excel: 'CSV UTF-8')",
+        "t.csv.gz": "is gzip-compressed, not CSV text; decompress it (gunzip FILE)",
+        "t16.csv": "is UTF-16 text (Excel's 'Unicode Text'), not CSV text; save the sheet as CSV",
+        "t.json": "is JSON, not CSV text; write the table as a CSV file (UTF-8)",
+        "t.db": "is an SQLite database, not CSV text",
+        "t.npy": "is a NumPy array file, not CSV text",
+        "t.bin": "is a binary file, not CSV text",
+    }
+
+
+def test_other_formats_are_named_with_the_way_to_csv(tmp_path):
+    for name, message in other_formats(tmp_path).items():
+        assert f"{name}: {message}" in error_of(read_table, tmp_path / name, "y")
+        assert f"{name}: {message}" in error_of(read_table, tmp_path / name, None)  # predict
 
 
 def test_duplicate_column_names(tmp_path):
