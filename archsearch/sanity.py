@@ -39,8 +39,9 @@ def data_warnings(data: Dataset, train: TrainConfig | None) -> list[str]:
 
 
 def class_warnings(data: Dataset, minimum: int = MIN_CLASS_ROWS) -> list[str]:
-    """One line per class with fewer than `minimum` training rows, and one when the largest
-    class is `IMBALANCED` or more of them (classification only)."""
+    """One line per class with fewer than `minimum` training rows, per set of class names
+    that differ only in case or spacing, and one when the largest class is `IMBALANCED` or
+    more of them (classification only)."""
     if data.task.name != "classification" or not data.class_names:
         return []
     counts = torch.bincount(data.y_train, minlength=data.num_classes).tolist()
@@ -50,6 +51,7 @@ def class_warnings(data: Dataset, minimum: int = MIN_CLASS_ROWS) -> list[str]:
         for name, count in zip(data.class_names, counts)
         if count < minimum
     ]
+    rare += spelling_warnings(data.class_names)
     share = max(counts) / sum(counts)
     if share < IMBALANCED:
         return rare
@@ -58,6 +60,25 @@ def class_warnings(data: Dataset, minimum: int = MIN_CLASS_ROWS) -> list[str]:
         f"class {largest!r} is {share:.0%} of the training rows: always predicting it scores "
         f"{share:.2f} accuracy; judge the model by test_balanced_accuracy in summary.json "
         "(the mean per-class recall, 1/classes for such a model)"
+    ]
+
+
+def spelling_warnings(class_names: list[str]) -> list[str]:
+    """One line per set of class names that differ only in letter case or spacing ("Yes",
+    "yes", "YES "): they are learnt as different classes, which is seldom what was meant.
+
+    >>> spelling_warnings(["no", "Yes", "yes"])[0].split(":")[0]
+    "classes 'Yes', 'yes' differ only in letter case or spacing"
+    """
+    groups: dict[str, list[str]] = {}
+    for name in class_names:
+        groups.setdefault(" ".join(str(name).split()).casefold(), []).append(str(name))
+    return [
+        f"classes {', '.join(map(repr, names))} differ only in letter case or spacing: they "
+        "are learnt as different classes; if they mean one class, write it one way in the "
+        "target column"
+        for names in groups.values()
+        if len(names) > 1
     ]
 
 

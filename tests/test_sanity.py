@@ -10,7 +10,13 @@ import pytest
 from archsearch.cli import main
 from archsearch.data import load_dataset
 from archsearch.evaluation.trainer import TrainConfig, batch_rows
-from archsearch.sanity import MIN_STEPS, child_steps, class_warnings, step_warnings
+from archsearch.sanity import (
+    MIN_STEPS,
+    child_steps,
+    class_warnings,
+    spelling_warnings,
+    step_warnings,
+)
 
 
 def search(tmp_path, capsys, *args):
@@ -94,3 +100,22 @@ def test_child_steps_counts_the_batches_training_really_takes(rows, batch):
     import torch
 
     assert child_steps(rows, batch, 3) == 3 * len(batch_rows(torch.arange(rows), batch))
+
+
+def test_class_names_spelt_two_ways_are_warned_about(tmp_path, capsys):
+    csv = write_csv(tmp_path / "t.csv")
+    lines = csv.read_text().splitlines()
+    lines[1::4] = [line.replace(",yes", ",Yes") for line in lines[1::4]]  # a second spelling
+    csv.write_text("\n".join(lines) + "\n")
+    summary, err = search(tmp_path, capsys, "--data", csv, "--target", "label", "--epochs", "20")
+    (warning,) = [w for w in summary["warnings"] if "differ only" in w]
+    assert warning.startswith("classes 'Yes', 'yes' differ only in letter case or spacing")
+    assert f"archsearch: warning: {warning}" in err
+    assert (
+        spelling_warnings(["a b", "A  B", "ab", "x", "X", "y"])
+        == [
+            spelling_warnings(["a b", "A  B"])[0],
+            spelling_warnings(["x", "X"])[0],
+        ]
+        and spelling_warnings(["ab", "a b", "a-b"]) == []
+    )
