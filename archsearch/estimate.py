@@ -33,6 +33,8 @@ MEMORY_SHARE = 0.75
 #: Bytes kept per parameter while training: weights, gradients and two optimiser moments.
 BYTES_PER_PARAM = 16
 TIMED_STEPS = 3  # training steps timed, after as many untimed (first-use costs)
+TIP_SECONDS = 600  # a run estimated to take longer gets the smaller-images tip, if it applies
+TIP_SIDE = 32  # the shorter image side the tip suggests: CIFAR's
 
 
 def flops_per_sample(
@@ -145,6 +147,25 @@ def estimate_search(
     final_seconds = per_sample * final.epochs * (rows + val_rows) * final_models
     flops = int(statistics.mean(costs))
     return Estimate(flops, per_sample, child_seconds * (trials or 1), final_seconds)
+
+
+def smaller_images_tip(input_shape: Sequence[int], estimate: Estimate) -> str | None:
+    """For images larger than `TIP_SIDE` pixels on their shorter side, when the run is
+    estimated to take more than `TIP_SECONDS`: the `--image-size` that brings the shorter side
+    to `TIP_SIDE` (keeping the aspect ratio), and how many times fewer pixels that is, about
+    what a convolutional child's cost falls by. None otherwise."""
+    if len(input_shape) != 3 or estimate.search_seconds + estimate.final_seconds < TIP_SECONDS:
+        return None
+    height, width = input_shape[1:]
+    if min(height, width) <= TIP_SIDE:
+        return None
+    scale = TIP_SIDE / min(height, width)
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    fewer = width * height / (size[0] * size[1])
+    return (
+        f"the images are {width}x{height} pixels; --image-size {size[0]}x{size[1]} has "
+        f"{fewer:.0f} times fewer, and a convolutional child costs about that many times less"
+    )
 
 
 def _time_training(space: Space, arch: Architecture, data: Dataset, config: TrainConfig) -> float:

@@ -21,7 +21,7 @@ from archsearch.checkpoint import save_model
 from archsearch.config import SearchConfig, load_json
 from archsearch.data import Dataset
 from archsearch.errors import RunFailed, UsageError
-from archsearch.estimate import estimate_search
+from archsearch.estimate import estimate_search, smaller_images_tip
 from archsearch.evaluation import EVALUATORS, Context, Evaluator, get_evaluator
 from archsearch.evaluation.augment import describe as describe_augmentation
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
@@ -486,6 +486,9 @@ def _print_estimate(config: SearchConfig, setup: Setup, done: int, log: TextIO) 
         first=done,
     )
     print(f"archsearch: {estimate.describe(left)}", file=log)
+    tip = smaller_images_tip(setup.data.input_shape, estimate)
+    if tip is not None and config.data.data_dir is not None and config.data.image_size is None:
+        print(f"archsearch: {tip}", file=log)
     if config.time_limit is not None and estimate.search_seconds > config.time_limit:
         print(f"archsearch: the search will stop at --time-limit {config.time_limit:g} s", file=log)
 
