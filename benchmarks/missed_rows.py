@@ -12,7 +12,7 @@ borderline rows that both miss and that decide a small table's score by which sp
 for reference it names the rows a leave-one-out logistic regression misclassifies. Never
 asserts.
 
-    python benchmarks/test_rows.py [--dataset wine] [--seeds 100-139] [--out FILE]
+    python benchmarks/missed_rows.py [--dataset wine] [--seeds 100-139] [--out FILE]
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def main() -> None:
     print_counts(counts, shared)
     hard = hard_rows(args.dataset)
     print(f"rows a leave-one-out logistic regression misclassifies: {hard}")
-    out = args.out or RESULTS / f"test_rows_{args.dataset}_seeds{args.seeds}.json"
+    out = args.out or RESULTS / f"missed_rows_{args.dataset}_seeds{args.seeds}.json"
     result = {"command": COMMAND + args.flags.split(), "dataset": args.dataset,
               "seeds": args.seeds, "runs": runs, "counts": counts,
               "shared_errors": shared, "leave_one_out_logistic_misses": hard}  # fmt: skip
