@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 from collections import Counter
@@ -174,10 +175,24 @@ def _check_path(path: Path) -> None:
     found = next(((k, f) for magic, k, f in _OTHER_FORMATS if start.startswith(magic)), None)
     if found is None and b"\0" in start:
         found = ("a binary file", "export")
-    if found is None and start.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+    if found is None and _looks_like_json(start):
         found = ("JSON", "export")
     if found is not None:
         raise DataError(f"{path}: is {found[0]}, not CSV text; {_FIXES[found[1]]}")
+
+
+def _looks_like_json(start: bytes) -> bool:
+    """Whether a file's first line is JSON: an opening bracket alone, or a whole object or
+    array (JSON Lines); a CSV header such as "[time],value" is not."""
+    first = start.decode("utf-8-sig", errors="replace").lstrip().split("\n", 1)[0].strip()
+    if first in ("[", "{"):
+        return True
+    if first[:1] not in ("[", "{"):
+        return False
+    try:
+        return isinstance(json.loads(first), (dict, list))
+    except ValueError:
+        return False
 
 
 def _memory_limit(max_bytes: int | None) -> int:

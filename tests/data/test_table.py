@@ -215,6 +215,10 @@ def test_other_formats_are_named_with_the_way_to_csv(tmp_path):
     for name, message in other_formats(tmp_path).items():
         assert f"{name}: {message}" in error_of(read_table, tmp_path / name, "y")
         assert f"{name}: {message}" in error_of(read_table, tmp_path / name, None)  # predict
+    (tmp_path / "t.jsonl").write_text('{"a": 1, "y": 2}\n{"a": 3, "y": 4}\n')
+    assert "t.jsonl: is JSON" in error_of(read_table, tmp_path / "t.jsonl", "y")
+    bracketed = write(tmp_path, "[time],y\n1,2\n3,4\n", "bracketed.csv")  # CSV, not JSON
+    assert read_table(bracketed, "y").names == ["[time]"]
 
 
 def test_duplicate_column_names(tmp_path):
