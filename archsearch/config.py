@@ -92,6 +92,7 @@ class DataSpec:
         None,
         "resize every image of an image folder to this size: N (square) or WIDTHxHEIGHT",
         unset="all images must have one size",
+        metavar="SIZE",
     )
 
     def validate(self) -> None:
