@@ -25,6 +25,7 @@ from archsearch.estimate import estimate_search, smaller_images_tip
 from archsearch.evaluation import EVALUATORS, Context, Evaluator, get_evaluator
 from archsearch.evaluation.augment import describe as describe_augmentation
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
+from archsearch.evaluation.importance import column_importance
 from archsearch.evaluation.result import FAILED, PRUNED
 from archsearch.evaluation.rewards import check_reward
 from archsearch.evaluation.trainer import TrainingFailed, default_lr
@@ -631,6 +632,8 @@ def _finish(
     if data.task.targets_are_inputs:  # reconstructions.png, loss_terms.png, samples.png, ...
         write_generative_figures(out, model, data, curves, recipe, config.seed)
     entry.update(metrics, final={"status": "ok", "lr": recipe.lr or default_lr(recipe)})
+    if (importance := column_importance(model, data, recipe, config.seed)) is not None:
+        entry["importance"] = importance
     return entry
 
 

@@ -19,10 +19,12 @@ from archsearch.checkpoint import load_model, save_model
 from archsearch.config import SearchConfig, TrainJob, load_json
 from archsearch.data.dataset import Dataset
 from archsearch.errors import UsageError
+from archsearch.evaluation.importance import column_importance
 from archsearch.evaluation.trainer import TrainingFailed, predict, train
 from archsearch.evaluation.training import too_large
 from archsearch.final import plot_test_confusion, test_report
 from archsearch.models import REFERENCE_MODELS
+from archsearch.reporting.console import importance_line
 from archsearch.reporting.drawing import write_drawing
 from archsearch.reporting.plots import plot_training_curves
 from archsearch.rundir import RunLock, save_atomic, write_text_atomic
@@ -138,6 +140,8 @@ def _score_best(
         params=sum(p.numel() for p in model.parameters()),
         images=data.sizes(),
     )
+    if (importance := column_importance(model, data, job.train, job.seed)) is not None:
+        results["importance"] = importance
     plot_training_curves(curve, out / "curves.png", data.task.score)
     plot_test_confusion(results, out / "confusion.png")
     write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
@@ -147,6 +151,8 @@ def _score_best(
         f"{results[test]:.4f}",
         file=log,
     )
+    if importance is not None:
+        print(f"archsearch: {importance_line(importance, data.task.score)}", file=log)
     return results
 
 

@@ -53,8 +53,23 @@ def report(summary: dict[str, Any], metric: str, log: TextIO) -> None:
             f"{summary['baseline']['model']}",
             file=log,
         )
+    if best.get("importance"):
+        print(f"archsearch: {importance_line(best['importance'], metric)}", file=log)
     if summary.get("pareto"):
         report_front(summary["pareto"], summary["objectives"], log)
+
+
+#: At most this many columns are named in the importance line; summary.json has them all.
+IMPORTANCE_COLUMNS = 5
+
+
+def importance_line(rows: list[dict[str, Any]], metric: str) -> str:
+    """The columns the network relies on most (`column_importance`'s rows), in one line."""
+    shown = ", ".join(
+        f"{row['column']} {row['drop']:.3f} ± {row['std']:.3f}" for row in rows[:IMPORTANCE_COLUMNS]
+    )
+    more = f" (and {len(rows) - IMPORTANCE_COLUMNS} more)" if len(rows) > IMPORTANCE_COLUMNS else ""
+    return f"test {metric} lost when a column is shuffled: {shown}{more}"
 
 
 #: At most this many trials of the Pareto front are printed; summary.json has them all.

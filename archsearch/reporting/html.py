@@ -318,6 +318,8 @@ def _baseline(run: RunView) -> str:
         return ""
     beats = (run.summary or {}).get("beats_baseline")
     verdict = {True: ("beaten", "ok"), False: ("not beaten", "bad")}.get(beats)
+    if beats is False and _best_entry(run).get(f"test_{score}") == baseline.get(f"test_{score}"):
+        verdict = ("tied", "warn")
     badge = (
         f"<span class='badge tone-{verdict[1]}'>{verdict[0]}</span>"
         if verdict
@@ -498,7 +500,26 @@ def _final(run: RunView) -> str:
     matrix, classes = best.get("confusion_matrix"), best.get("class_names")
     if matrix and classes:
         cards.append(_card("Test confusion matrix", _confusion(matrix, classes)))
+    if best.get("importance"):
+        title = f"Test {score_name(run.score)} lost when a column is shuffled"
+        cards.append(_card(title, _importance(best["importance"])))
     return "".join(cards)
+
+
+def _importance(rows: Sequence[dict[str, Any]]) -> str:
+    """The columns by importance (`column_importance`'s rows): mean ± spread, and a bar."""
+    top = max((row["drop"] for row in rows), default=0.0) or 1.0
+    lines = [
+        f"<tr><th>{esc(str(row['column']))}</th><td class='num'>{row['drop']:.3f} ± "
+        f"{row['std']:.3f}</td><td><span class='bar' style='width:"
+        f"{max(row['drop'], 0.0) / top * 100:.0f}%'></span></td></tr>"
+        for row in rows
+    ]
+    return (
+        "<div class='scroll'><table class='importance'><thead><tr><th>column</th>"
+        "<th class='num'>lost</th><th></th></tr></thead>"
+        f"<tbody>{''.join(lines)}</tbody></table></div>"
+    )
 
 
 def _confusion(matrix: Sequence[Sequence[int]], classes: Sequence[Any]) -> str:

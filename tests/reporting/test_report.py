@@ -97,7 +97,12 @@ def test_a_report_holds_every_trial_and_the_summary(classification, capsys):
     for fact in ("iris", "reinforce", "classification", "MLPClassifier", "finished"):
         assert fact in page.text
     assert f"Trial #{best['trial']}: test accuracy {best['test_accuracy']:.4f}" in page.text
-    assert ("beaten" if summary["beats_baseline"] else "not beaten") in page.text
+    tied = best["test_accuracy"] == summary["baseline"]["test_accuracy"]
+    verdict = "beaten" if summary["beats_baseline"] else "tied" if tied else "not beaten"
+    assert f"our network {verdict}" in page.text
+    assert "Test accuracy lost when a column is shuffled" in page.text
+    for row in best["importance"]:
+        assert f"{row['column']} {row['drop']:.3f} ± {row['std']:.3f}" in page.text
     for alt in ("reward per trial", "entropy per trial", "final training"):
         assert alt in page.alts
     assert f"architecture of trial {best['trial']}" in page.alts
