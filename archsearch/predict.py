@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from archsearch.commands import COMMANDS
 from archsearch.config import SearchConfig, load_json
@@ -132,7 +133,9 @@ def _headerless(table: RawTable) -> bool:
 def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor]:
     """(file paths within `folder`, raw pixels as float (N, C, H, W)) of every PNG or JPEG
     file under `folder`, in path order; an image of another size than the model was trained
-    on is resized to it, as `--image-size` resizes a search's images."""
+    on is resized to it, as `--image-size` resizes a search's images, and a colour image for a
+    greyscale model is made greyscale (a greyscale one for a colour model is widened, as in
+    training)."""
     if loaded.inputs != "images":
         raise UsageError(
             "the run was trained on table rows: give them with --data"
@@ -149,21 +152,20 @@ def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor
         raise UsageError(f"{folder}: holds no .png/.jpg/.jpeg images")
     channels, height, width = loaded.input_shape
     x = np.empty((len(files), channels, height, width), dtype=np.uint8)
-    other_sizes = 0
+    changed = {"resized": 0, "greyscaled": 0}
     for row, path in enumerate(files):
         pixels, grey = decode_image(str(path))
-        other_sizes += pixels.shape[:2] != (height, width)
+        changed["resized"] += pixels.shape[:2] != (height, width)
         pixels = resized(pixels, (width, height))
-        if not grey and channels == 1:
-            raise UsageError(
-                f"{path}: a colour image, but the model was trained on greyscale (1 channel); "
-                "convert the images to greyscale"
-            )
+        if not grey and channels == 1:  # as training would have seen it: one channel
+            pixels, grey = np.asarray(Image.fromarray(pixels).convert("L")), True
+            changed["greyscaled"] += 1
         x[row] = pixels[None] if grey else pixels.transpose(2, 0, 1)
-    if other_sizes:
+    done = [f"{what} {count} of {len(files)}" for what, count in changed.items() if count]
+    if done:
         print(
-            f"archsearch: resized {other_sizes} of {len(files)} images to {width}x{height}, the "
-            "size the model was trained on",
+            f"archsearch: {' and '.join(done)} images to the model's {width}x{height} pixels "
+            f"and {channels} channel(s)",
             file=sys.stderr,
         )
     ids = [str(path.relative_to(folder)) for path in files]

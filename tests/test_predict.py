@@ -16,6 +16,8 @@ from archsearch.cli import main
 from archsearch.data.dataset import split_rows
 from archsearch.data.table import drop_missing_targets, encode_classes, read_table
 from archsearch.data.tabular import target_bins
+from archsearch.export import RunModel
+from archsearch.predict import read_images
 from tests.helpers import write_image_folder
 
 TINY = ["--strategy", "random", "--trials", "2", "--epochs", "2", "--final-epochs", "3"]
@@ -277,9 +279,23 @@ def test_images_of_another_size_are_resized_to_the_models(image_run, tmp_path, c
         predicted[name] = {
             str(Path(p["id"]).with_suffix("")): p["prediction"] for p in read_predictions(out)
         }
-    assert "archsearch: resized 12 of 13 images to 8x8, the size" in capsys.readouterr().err
+    assert "archsearch: resized 12 of 13 images to the model's 8x8 pixels and 3 channel(s)" in (
+        capsys.readouterr().err
+    )
     grey = predicted["big"].pop("grey")
     assert predicted["big"] == predicted["same"] and grey in ("dark", "light")
+
+
+def test_colour_images_for_a_greyscale_model_are_made_greyscale(tmp_path, capsys):
+    Image.new("RGB", (6, 4), (200, 100, 50)).save(tmp_path / "colour.png")
+    Image.new("L", (6, 4), 90).save(tmp_path / "grey.png")
+    grey_model = RunModel(None, {"input_shape": [1, 4, 6]}, "images", lambda: None)
+    ids, x = read_images(grey_model, tmp_path)
+    assert ids == ["colour.png", "grey.png"] and x.shape == (2, 1, 4, 6)
+    luminance = round(200 * 0.299 + 100 * 0.587 + 50 * 0.114)  # Pillow's L conversion
+    assert x[0].unique().tolist() == [luminance] and x[1].unique().tolist() == [90]
+    err = capsys.readouterr().err
+    assert "greyscaled 1 of 2 images to the model's 6x4 pixels and 1 channel(s)" in err
 
 
 def test_a_table_run_refuses_images_and_an_image_run_refuses_rows(iris_run, image_run, capsys):
