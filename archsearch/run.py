@@ -31,7 +31,7 @@ from archsearch.evaluation.rewards import check_reward
 from archsearch.evaluation.trainer import TrainingFailed, default_lr
 from archsearch.evaluation.warm_start import warm_start_strategy
 from archsearch.execution import EXECUTORS, Executor, get_executor
-from archsearch.final import final_models, train_final, write_final_plots
+from archsearch.final import final_models, train_final, write_final_plots, write_test_predictions
 from archsearch.ledger import Ledger, LedgerError, Trial
 from archsearch.loop import Budget, next_trial_number, run_search, trial_seed
 from archsearch.oneshot import ONESHOTS, OneShot
@@ -629,6 +629,7 @@ def _finish(
     curves = metrics.pop("curves")
     write_json(out / "final_curve.json", curves)
     write_final_plots(out, curves, metrics, data, best.number)
+    write_test_predictions(out, model, data, recipe, f"Test predictions of trial {best.number}")
     if data.task.targets_are_inputs:  # reconstructions.png, loss_terms.png, samples.png, ...
         write_generative_figures(out, model, data, curves, recipe, config.seed)
     entry.update(metrics, final={"status": "ok", "lr": recipe.lr or default_lr(recipe)})

@@ -22,7 +22,7 @@ from archsearch.errors import UsageError
 from archsearch.evaluation.importance import column_importance
 from archsearch.evaluation.trainer import TrainingFailed, predict, train
 from archsearch.evaluation.training import too_large
-from archsearch.final import plot_test_confusion, test_report
+from archsearch.final import plot_test_confusion, test_report, write_test_predictions
 from archsearch.models import REFERENCE_MODELS
 from archsearch.reporting.console import importance_line
 from archsearch.reporting.drawing import write_drawing
@@ -144,6 +144,7 @@ def _score_best(
         results["importance"] = importance
     plot_training_curves(curve, out / "curves.png", data.task.score)
     plot_test_confusion(results, out / "confusion.png")
+    write_test_predictions(out, model, data, job.train, "Test predictions of the best epoch")
     write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
     test = f"test_{data.task.score}"
     print(

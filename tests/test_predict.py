@@ -170,6 +170,14 @@ def test_regression_predictions_are_in_the_targets_units(tmp_path):
     r2 = predicted_r2(tmp_path / "r", tmp_path / "test.csv", truth)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert r2 == pytest.approx(summary["best"]["test_r2"], abs=1e-4)
+    # the run's own test_predictions.csv holds the same rows, truths and predictions
+    written = read_predictions(tmp_path / "r" / "test_predictions.csv")
+    predicted = read_predictions(tmp_path / "predictions.csv")  # predicted_r2's output
+    assert [float(w["true sepal length"]) for w in written] == pytest.approx(truth, rel=1e-5)
+    assert [float(w["predicted sepal length"]) for w in written] == pytest.approx(
+        [float(p["prediction"]) for p in predicted], rel=1e-5
+    )
+    assert (tmp_path / "r" / "predictions.png").stat().st_size > 1000
 
 
 def test_missing_columns_are_named_in_one_line(iris_run, capsys):

@@ -186,3 +186,12 @@ def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search
     job = json.loads((other / "config.json").read_text())
     assert job["seed"] == 1 and job["data"]["dataset"] == "iris"
     assert job["data"]["test_fraction"] == 0.2  # a data flag given: the run's data is not used
+    regression = tmp_path / "regression"
+    assert main(["train", "--run", str(run), "--epochs", "2", "--dataset", "diabetes",
+                 "--out", str(regression)]) == 0  # fmt: skip
+    results = json.loads((regression / "results.json").read_text())
+    rows = np.loadtxt(regression / "test_predictions.csv", delimiter=",", skiprows=1)
+    assert rows.shape == (results["images"]["test"], 2)  # true and predicted target
+    truth, predicted = rows[:, 0], rows[:, 1]
+    r2 = 1 - ((truth - predicted) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
+    assert r2 == pytest.approx(results["test_r2"], abs=1e-4)

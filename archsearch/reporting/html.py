@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from archsearch.errors import UsageError
 from archsearch.evaluation.objectives import METRICS, parse_objectives
+from archsearch.final import TEST_PREDICTIONS, read_test_predictions
 from archsearch.ledger import Ledger, Running, Trial
 from archsearch.reporting.console import clock
 from archsearch.reporting.console import format_value as _fmt
@@ -42,6 +43,7 @@ from archsearch.reporting.plots import (
     _trial_axis,
     plot_entropy,
     plot_final_curves,
+    plot_predictions,
     plot_rewards,
     score_name,
 )
@@ -500,6 +502,11 @@ def _final(run: RunView) -> str:
     matrix, classes = best.get("confusion_matrix"), best.get("class_names")
     if matrix and classes:
         cards.append(_card("Test confusion matrix", _confusion(matrix, classes)))
+    predictions = read_test_predictions(run.path / TEST_PREDICTIONS)
+    if predictions is not None:
+        svg = _plot_svg(lambda path: plot_predictions(*predictions, path), WIDE)
+        caption = "each test row's true value against the prediction; dashed: perfect"
+        cards.append(_card("Test predictions", _svg_img(svg or "", "test predictions", caption)))
     if best.get("importance"):
         title = f"Test {score_name(run.score)} lost when a column is shuffled"
         cards.append(_card(title, _importance(best["importance"])))

@@ -238,3 +238,29 @@ def plot_confusion(
             axes.text(j, i, str(count), ha="center", va="center", color=color, fontsize=10)
     axes.set(xlabel="predicted class", ylabel="true class", title=title)
     return _save(figure, path)
+
+
+#: Targets drawn side by side in predictions.png; test_predictions.csv has them all.
+MAX_TARGET_PLOTS = 4
+
+
+def plot_predictions(
+    truth: np.ndarray, predicted: np.ndarray, names: Sequence[str], path: Path, title: str = ""
+) -> Figure:
+    """Predicted against true values of the test rows, one panel per target (N, k), with the
+    line of perfect predictions and each panel's R²."""
+    shown = min(truth.shape[1], MAX_TARGET_PLOTS)
+    figure = Figure(figsize=(4.2 * shown + 0.6, 4.4), layout="constrained")
+    for index, axes in enumerate(np.atleast_1d(figure.subplots(1, shown))):
+        true, guess = truth[:, index], predicted[:, index]
+        axes.scatter(true, guess, s=12, alpha=0.6, color="tab:blue", edgecolors="none")
+        low, high = float(min(true.min(), guess.min())), float(max(true.max(), guess.max()))
+        axes.plot([low, high], [low, high], "--", color="black", linewidth=1, label="perfect")
+        spread = float(((true - true.mean()) ** 2).sum())
+        r2 = 1.0 - float(((true - guess) ** 2).sum()) / spread if spread > 0 else 0.0
+        axes.set(xlabel=f"true {names[index]}", ylabel=f"predicted {names[index]}")
+        axes.set_title(f"R² {r2:.4f} on {len(true)} test rows", fontsize=10)
+        axes.legend(loc="upper left")
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)

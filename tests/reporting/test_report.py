@@ -108,6 +108,7 @@ def test_a_report_holds_every_trial_and_the_summary(classification, capsys):
     assert f"architecture of trial {best['trial']}" in page.alts
     assert any(alt.startswith("Learning curves of the") for alt in page.alts)
     assert "test confusion matrix" in page.text.lower()
+    assert not (classification / "test_predictions.csv").exists()  # regression only
 
 
 def test_a_report_asks_the_network_for_nothing(classification, capsys):
@@ -122,6 +123,15 @@ def test_a_regression_run_without_final_training(regression, capsys):
     assert "regression" in page.text and "MLPRegressor" in page.text
     assert "validation R²" in page.text and "not retrained" in page.text
     assert "This strategy reports no entropy." in page.text
+    assert "Test predictions" not in page.text  # nothing was retrained and tested
+
+
+def test_a_retrained_regression_run_draws_its_test_predictions(tmp_path, capsys):
+    run = search(tmp_path / "diabetes", "--dataset", "diabetes", "--strategy", "random",
+                 "--final-epochs", "2", "--final-models", "1")  # fmt: skip
+    page, _ = report(capsys, run)
+    assert "Test predictions" in page.text and "test predictions" in page.alts
+    assert (run / "test_predictions.csv").is_file() and (run / "predictions.png").is_file()
 
 
 def test_an_interrupted_run_without_summary_shows_its_trials(classification, tmp_path, capsys):
