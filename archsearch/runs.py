@@ -40,11 +40,14 @@ __all__ = [
 DEFAULT_DIR = Path("runs")
 #: How many levels below DIR runs are looked for (runs/NAME, runs/GROUP/NAME).
 DEPTH = 2
-HEADER = ("NAME", "KIND", "DATASET", "SPACE", "STRATEGY", "TRIALS", "SCORE", "VAL", "TEST")
+HEADER = (
+    "NAME", "KIND", "DATASET", "SPACE", "STRATEGY", "TRIALS", "SCORE", "VAL", "TEST", "SKLEARN"
+)  # fmt: skip
 DESCRIPTION = (
     "List the search runs and trainings in DIR and one or two levels below it, one line each: "
     "dataset, space, strategy, trials done of the budget, the best trial's validation and test "
-    "score, and status (finished, running, interrupted, or final failed). Nothing is written."
+    "score, scikit-learn's default on the same test split, and status (finished, running, "
+    "interrupted, or final failed). Nothing is written."
 )
 RUNNING, FINISHED, FINAL_FAILED, INTERRUPTED = "running", "finished", "final failed", "interrupted"
 
@@ -63,6 +66,7 @@ class RunInfo:
     score: str | None = None  # the task's score name: accuracy or r2
     val: float | None = None
     test: float | None = None
+    sklearn: float | None = None  # the scikit-learn baseline's test score
     status: str = INTERRUPTED
 
 
@@ -134,6 +138,7 @@ def read_run(path: Path) -> RunInfo:
     entry = (summary.get("best") or {}) if summary is not None else best_metrics
     info.score = task_score(entry, (summary or {}).get("task"))
     info.val, info.test = entry.get(f"val_{info.score}"), entry.get(f"test_{info.score}")
+    info.sklearn = ((summary or {}).get("baseline") or {}).get(f"test_{info.score}")
     info.status = RUNNING if live else run_status(path, info.done)
     return info
 
@@ -195,7 +200,8 @@ def table(infos: list[RunInfo], root: Path) -> list[str]:
         name = info.path.relative_to(root).as_posix() if info.path != root else root.name
         trials = None if info.done is None else f"{info.done}/{info.budget or '?'}"
         cells = (name, info.kind, info.dataset, info.space, info.strategy, trials, info.score)
-        scores = tuple(None if v is None else f"{v:.4f}" for v in (info.val, info.test))
+        values = (info.val, info.test, info.sklearn)
+        scores = tuple(None if v is None else f"{v:.4f}" for v in values)
         rows.append(tuple(c or "-" for c in cells + scores) + (info.status,))
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     return ["  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]) for row in rows]

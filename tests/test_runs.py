@@ -79,7 +79,8 @@ def test_every_run_is_listed_with_its_status(root, capsys):
         "running": "running",
         "train-iris": "finished",
     }
-    best = json.loads((root / "finished/summary.json").read_text())["best"]
+    summary = json.loads((root / "finished/summary.json").read_text())
+    best, baseline = summary["best"], summary["baseline"]
     finished = rows["finished"]
     assert finished == {
         "NAME": "finished",
@@ -91,11 +92,13 @@ def test_every_run_is_listed_with_its_status(root, capsys):
         "SCORE": "accuracy",
         "VAL": f"{best['val_accuracy']:.4f}",
         "TEST": f"{best['test_accuracy']:.4f}",
+        "SKLEARN": f"{baseline['test_accuracy']:.4f}",
         "STATUS": "finished",
     }
     assert rows["running"]["TRIALS"] == "2/2" and rows["running"]["VAL"] == finished["VAL"]
     assert rows["group/interrupted"]["VAL"] == finished["VAL"]  # from the ledger
     assert rows["group/interrupted"]["TEST"] == "-"  # not retrained yet
+    assert rows["group/interrupted"]["SKLEARN"] == rows["train-iris"]["SKLEARN"] == "-"
     train = rows["train-iris"]
     assert (train["KIND"], train["STRATEGY"], train["TRIALS"], train["TEST"]) == (
         "train",
