@@ -104,6 +104,13 @@ class Best:
         val, test = entry.get(f"val_{score}"), entry.get(f"test_{score}")
         return cls(trial.arch, trial.number, score, val, test, entry.get("params"), entry)
 
+    @property
+    def importance(self) -> list[dict[str, Any]] | None:
+        """For a table, each column's importance to the retrained network, most important
+        first ({"column", "drop", "std"}: the test score lost when it is shuffled; see
+        `archsearch.evaluation.importance`); None before the final training, or for images."""
+        return self.entry.get("importance")
+
 
 class RunResult:
     """A run directory opened for reading. `trials`, `summary`, `best` and `status` are read

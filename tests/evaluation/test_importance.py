@@ -7,6 +7,7 @@ import json
 import numpy as np
 import torch
 
+import archsearch
 from archsearch.cli import main
 from archsearch.data import load_dataset
 from archsearch.data.table import TablePreprocessor
@@ -79,6 +80,7 @@ def test_a_search_and_a_training_of_its_best_report_it(tmp_path, capsys):
     assert main(["train", "--run", f"{tmp_path}/r", "--epochs", "3", "--out", f"{tmp_path}/t"]) == 0
     err = capsys.readouterr().err
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert archsearch.load(tmp_path / "r").best.importance == summary["best"]["importance"]
     results = json.loads((tmp_path / "t" / "results.json").read_text())
     for rows in (summary["best"]["importance"], results["importance"]):
         assert {row["column"] for row in rows} == {"noise", "colour", "gappy"}
