@@ -53,6 +53,12 @@ def split_test_rows(csv_path, target, regression=False):
     return split_rows(strata, SEED, 0.2, 0.2, None, None, None, "data", labels)[2]
 
 
+def predict_cli(run, source, out, flag="--data"):
+    """`archsearch predict RUN FLAG SOURCE --out OUT`'s exit code (`flag`: --data or
+    --data-dir)."""
+    return main(["predict", str(run), flag, str(source), "--out", str(out)])
+
+
 def read_predictions(path):
     with path.open() as handle:
         return list(csv.DictReader(handle))
@@ -61,7 +67,7 @@ def read_predictions(path):
 def predicted_r2(run, rows_csv, truth):
     """R² of `archsearch predict` of `run` on the rows of `rows_csv` against `truth`."""
     out = rows_csv.with_name("predictions.csv")
-    assert main(["predict", str(run), "--data", str(rows_csv), "--out", str(out)]) == 0
+    assert predict_cli(run, rows_csv, out) == 0
     predicted = np.array([float(p["prediction"]) for p in read_predictions(out)])
     return 1 - ((predicted - truth) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
 
@@ -131,19 +137,7 @@ def test_predict_reproduces_the_runs_test_accuracy_on_its_test_rows(iris_run, ke
         [[rows[r][c] for c in columns] for r in test],
     )
     out = iris_run / "predictions.csv"
-    assert (
-        main(
-            [
-                "predict",
-                str(iris_run / "run"),
-                "--data",
-                str(out.with_name("test.csv")),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert predict_cli(iris_run / "run", out.with_name("test.csv"), out) == 0
     predicted = read_predictions(out)
     assert [p["id"] for p in predicted] == [str(i) for i in range(1, len(test) + 1)]
     correct = sum(p["prediction"] == rows[r][-1] for p, r in zip(predicted, test))
@@ -183,16 +177,7 @@ def test_regression_predictions_are_in_the_targets_units(tmp_path):
 def test_missing_columns_are_named_in_one_line(iris_run, capsys):
     header, rows = iris_rows()
     write_csv(iris_run / "bad.csv", header[2:], [row[2:] for row in rows[:5]])
-    code = main(
-        [
-            "predict",
-            str(iris_run / "run"),
-            "--data",
-            str(iris_run / "bad.csv"),
-            "--out",
-            str(iris_run / "never.csv"),
-        ]
-    )
+    code = predict_cli(iris_run / "run", iris_run / "bad.csv", iris_run / "never.csv")
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "trained on: 'sepal width', 'petal length' (the file has: 'petal width'," in err
@@ -205,12 +190,7 @@ def test_one_new_row_is_predicted_as_it_is_among_others(iris_run):
     write_csv(iris_run / "one.csv", header[:-1], [rows[8][:-1]])
     for name in ("many", "one"):
         out = str(iris_run / f"{name}_predictions.csv")
-        assert (
-            main(
-                ["predict", str(iris_run / "run"), "--data", f"{iris_run}/{name}.csv", "--out", out]
-            )
-            == 0
-        )
+        assert predict_cli(iris_run / "run", f"{iris_run}/{name}.csv", out) == 0
     alone = read_predictions(iris_run / "one_predictions.csv")
     assert (
         len(alone) == 1
@@ -221,16 +201,7 @@ def test_one_new_row_is_predicted_as_it_is_among_others(iris_run):
 def test_a_file_without_its_header_row_is_told_to_add_it(iris_run, capsys):
     header, rows = iris_rows()
     (iris_run / "bare.csv").write_text(",".join(rows[8][:-1]) + "\n")
-    code = main(
-        [
-            "predict",
-            str(iris_run / "run"),
-            "--data",
-            str(iris_run / "bare.csv"),
-            "--out",
-            str(iris_run / "x.csv"),
-        ]
-    )
+    code = predict_cli(iris_run / "run", iris_run / "bare.csv", iris_run / "x.csv")
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "(the file has no header row; make its first line the column names" in err
@@ -251,19 +222,7 @@ def image_run(tmp_path_factory):
 def test_predict_reproduces_the_test_accuracy_on_the_test_images(image_run):
     """The folder's test/ split is the run's test split, read here file by file."""
     out = image_run / "predictions.csv"
-    assert (
-        main(
-            [
-                "predict",
-                str(image_run / "run"),
-                "--data-dir",
-                str(image_run / "data" / "test"),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert predict_cli(image_run / "run", image_run / "data" / "test", out, flag="--data-dir") == 0
     predicted = read_predictions(out)
     assert len(predicted) == 12 and predicted[0]["id"].startswith("dark/")
     correct = sum(p["prediction"] == p["id"].split("/")[0] for p in predicted)
@@ -282,8 +241,7 @@ def test_images_of_another_size_are_resized_to_the_models(image_run, tmp_path, c
     predicted = {}
     for name, folder in (("same", test), ("big", tmp_path / "big")):
         out = tmp_path / f"{name}.csv"
-        args = ["predict", str(image_run / "run"), "--data-dir", str(folder), "--out", str(out)]
-        assert main(args) == 0
+        assert predict_cli(image_run / "run", folder, out, flag="--data-dir") == 0
         predicted[name] = {
             str(Path(p["id"]).with_suffix("")): p["prediction"] for p in read_predictions(out)
         }
@@ -307,32 +265,8 @@ def test_colour_images_for_a_greyscale_model_are_made_greyscale(tmp_path, capsys
 
 
 def test_a_table_run_refuses_images_and_an_image_run_refuses_rows(iris_run, image_run, capsys):
-    assert (
-        main(
-            [
-                "predict",
-                str(iris_run / "run"),
-                "--data-dir",
-                str(image_run),
-                "--out",
-                str(image_run / "p.csv"),
-            ]
-        )
-        == 2
-    )
-    assert (
-        main(
-            [
-                "predict",
-                str(image_run / "run"),
-                "--data",
-                str(iris_run / "iris.csv"),
-                "--out",
-                str(image_run / "p.csv"),
-            ]
-        )
-        == 2
-    )
+    assert predict_cli(iris_run / "run", image_run, image_run / "p.csv", flag="--data-dir") == 2
+    assert predict_cli(image_run / "run", iris_run / "iris.csv", image_run / "p.csv") == 2
     assert capsys.readouterr().err.count("\n") == 2
 
 
@@ -351,18 +285,6 @@ def test_a_run_on_a_csv_without_header_takes_rows_without_the_target(tmp_path):
         with (tmp_path / name).open("w", newline="") as handle:
             csv.writer(handle).writerows(row[cut:] for row in rows[::5])
         out = tmp_path / f"{name}.predictions"
-        assert (
-            main(
-                [
-                    "predict",
-                    str(tmp_path / "run"),
-                    "--data",
-                    str(tmp_path / name),
-                    "--out",
-                    str(out),
-                ]
-            )
-            == 0
-        )
+        assert predict_cli(tmp_path / "run", tmp_path / name, out) == 0
         predictions.append(read_predictions(out))
     assert predictions[0] == predictions[1] and len(predictions[0]) == 30
