@@ -46,7 +46,8 @@ def report(summary: dict[str, Any], metric: str, log: TextIO) -> None:
         baseline = summary["baseline"]
         line += f"; scikit-learn {baseline['model']} {baseline[f'test_{metric}']:.4f}"
     print(line, file=log)
-    if summary.get("beats_baseline") is False and test < summary["baseline"][f"test_{metric}"]:
+    verdict = baseline_verdict(summary.get("beats_baseline"), test, summary.get("baseline"), metric)
+    if verdict == "lost":
         print(
             "archsearch: the found network loses to scikit-learn's default on this split; a "
             "larger search (--trials, --epochs) may beat it, or use scikit-learn's "
@@ -57,6 +58,18 @@ def report(summary: dict[str, Any], metric: str, log: TextIO) -> None:
         print(f"archsearch: {importance_line(best['importance'], metric)}", file=log)
     if summary.get("pareto"):
         report_front(summary["pareto"], summary["objectives"], log)
+
+
+def baseline_verdict(
+    beats: bool | None, test: float | None, baseline: dict[str, Any] | None, metric: str
+) -> str | None:
+    """ "beaten", "tied" or "lost": the found network's `test` score against the scikit-learn
+    `baseline`'s, given the summary's `beats_baseline`; None when they were not compared."""
+    if beats is None:
+        return None
+    if beats:
+        return "beaten"
+    return "tied" if test == (baseline or {}).get(f"test_{metric}") else "lost"
 
 
 #: At most this many columns are named in the importance line; summary.json has them all.

@@ -33,7 +33,7 @@ from archsearch.errors import UsageError
 from archsearch.evaluation.objectives import METRICS, parse_objectives
 from archsearch.final import TEST_PREDICTIONS, read_test_predictions
 from archsearch.ledger import Ledger, Running, Trial
-from archsearch.reporting.console import clock
+from archsearch.reporting.console import baseline_verdict, clock
 from archsearch.reporting.console import format_value as _fmt
 from archsearch.reporting.drawing import architecture_svg
 from archsearch.reporting.pareto import front_entries, plot_pareto
@@ -313,15 +313,18 @@ def _final_status(entry: dict[str, Any]) -> str:
     return f"ok (learning rate {_fmt(final.get('lr'))})"
 
 
+#: How the report shows `baseline_verdict`: the badge's text and its tone.
+VERDICTS = {"beaten": ("beaten", "ok"), "tied": ("tied", "warn"), "lost": ("not beaten", "bad")}
+
+
 def _baseline(run: RunView) -> str:
     """The scikit-learn baseline's test score and whether the found network beats it."""
     baseline, score = _baseline_of(run), run.score
     if not baseline:
         return ""
     beats = (run.summary or {}).get("beats_baseline")
-    verdict = {True: ("beaten", "ok"), False: ("not beaten", "bad")}.get(beats)
-    if beats is False and _best_entry(run).get(f"test_{score}") == baseline.get(f"test_{score}"):
-        verdict = ("tied", "warn")
+    test = _best_entry(run).get(f"test_{score}")
+    verdict = VERDICTS.get(baseline_verdict(beats, test, baseline, score))
     badge = (
         f"<span class='badge tone-{verdict[1]}'>{verdict[0]}</span>"
         if verdict
