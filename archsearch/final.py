@@ -6,28 +6,25 @@ them (`test_report`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from archsearch.data.dataset import Dataset
 from archsearch.evaluation.trainer import TrainConfig, predict, train
 from archsearch.models.ensemble import Ensemble
+from archsearch.predictions import prediction_table, write_table
 from archsearch.reporting.plots import plot_confusion, plot_final_curves, plot_predictions
-from archsearch.rundir import write_text_atomic
 from archsearch.spaces import Architecture, Space
 
 #: Data of at most this many train+validation rows gets `SMALL_DATA_MODELS` final networks.
 SMALL_DATA_ROWS = 5_000
 SMALL_DATA_MODELS = 5
-TEST_PREDICTIONS = "test_predictions.csv"  # a regression run's test rows, true and predicted
+TEST_PREDICTIONS = "test_predictions.csv"  # the test examples' true answers and predictions
 
 
 def final_models(data: Dataset, models: int | None) -> int:
@@ -101,34 +98,26 @@ def test_report(outputs: torch.Tensor, data: Dataset) -> dict[str, Any]:
 def write_test_predictions(
     out: Path, model: nn.Module, data: Dataset, config: TrainConfig, title: str = ""
 ) -> list[Path]:
-    """For regression, in `out`: test_predictions.csv, each test row's true and predicted
-    values in the target's own units (rows in the order of the data's), and predictions.png
-    drawing them; the paths written (none for other tasks or data without a test split)."""
-    if data.task.name != "regression" or not data.has_test():
+    """In `out`: test_predictions.csv, each test example's id, true answer and prediction
+    (`prediction_table`, in the data's order), and for regression predictions.png drawing
+    predictions against true values; the paths written (none for reconstruction or data
+    without a test split)."""
+    if data.task.name not in ("classification", "regression") or not data.has_test():
         return []
     outputs = predict(model, data.x_test, config, norm=data.norm)
-    truth, predicted = (data.task.unscale(t).numpy() for t in (data.y_test, outputs))
-    names = data.task.names
-    header = [f"{kind} {name}" for name in names for kind in ("true", "predicted")]
-    rows = [[f"{v:.6g}" for pair in zip(t, p) for v in pair] for t, p in zip(truth, predicted)]
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows([header, *rows])
-    write_text_atomic(out / TEST_PREDICTIONS, text.getvalue())
-    plot_predictions(truth, predicted, names, out / "predictions.png", title)
+    truth = data.test_targets()
+    ids = data.test_ids or [str(i) for i in range(1, len(truth) + 1)]
+    regression = data.task.name == "regression"
+    if regression:
+        truth, outputs = data.task.unscale(truth), data.task.unscale(outputs)
+    names = data.task.names if regression else []
+    write_table(
+        out / TEST_PREDICTIONS, *prediction_table(ids, outputs, data.class_names, names, truth)
+    )
+    if not regression:
+        return [out / TEST_PREDICTIONS]
+    plot_predictions(truth.numpy(), outputs.numpy(), names, out / "predictions.png", title)
     return [out / TEST_PREDICTIONS, out / "predictions.png"]
-
-
-def read_test_predictions(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
-    """(true values, predictions, target names) of a `write_test_predictions` CSV; None if
-    it is missing or unreadable."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            header, *rows = list(csv.reader(handle))
-        values = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
-    except (OSError, ValueError):
-        return None
-    names = [name.removeprefix("true ") for name in header[::2]]
-    return values[:, ::2], values[:, 1::2], names
 
 
 def confusion_matrix(truth: torch.Tensor, predicted: torch.Tensor, classes: int) -> torch.Tensor:

@@ -12,8 +12,6 @@ and, for classification, each class's probability.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,8 +26,8 @@ from archsearch.data.images import IMAGE_SUFFIXES, decode_image, resized
 from archsearch.data.table import RawTable, read_table
 from archsearch.errors import UsageError
 from archsearch.export import RunModel, load_run
+from archsearch.predictions import prediction_table, write_table
 from archsearch.run import CONFIG
-from archsearch.rundir import write_text_atomic
 
 __all__ = ["add_parser", "predict", "predict_command", "read_images", "read_rows"]
 
@@ -63,33 +61,18 @@ def predict_command(args: argparse.Namespace) -> int:
     else:
         ids, x = read_images(loaded, args.data_dir)
     header, rows = predict(loaded, ids, x)
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_text_atomic(args.out, text.getvalue())
+    write_table(args.out, header, rows)
     print(f"archsearch: wrote {len(rows)} prediction{'s' * (len(rows) != 1)} to {args.out}")
     return 0
 
 
 def predict(loaded: RunModel, ids: list[str], x: torch.Tensor) -> tuple[list[str], list[list]]:
-    """(header, one row per input): id, prediction (a class name, or values in the target's
-    units), and for classification each class's probability."""
+    """(header, one row per input) as `prediction_table` writes them: id, prediction (a class
+    name, or values in the target's units), and for classification each class's probability."""
     with torch.no_grad():
         outputs = torch.cat([loaded.model(chunk) for chunk in x.split(BATCH)])
-    if loaded.task == "regression":
-        names = loaded.checkpoint["task"]["names"]
-        header = ["id", *(["prediction"] if len(names) == 1 else names)]
-        values = outputs.double().tolist()
-        return header, [[i, *(f"{v:.8g}" for v in row)] for i, row in zip(ids, values)]
-    classes = loaded.class_names
-    probabilities = outputs.float().softmax(1)
-    best = outputs.argmax(1).tolist()  # as the run scored its test split
-    rows = [
-        [i, classes[b], *(f"{p:.6g}" for p in row)]
-        for i, b, row in zip(ids, best, probabilities.tolist())
-    ]
-    return ["id", "prediction", *(f"probability_{name}" for name in classes)], rows
+    names = loaded.checkpoint["task"]["names"] if loaded.task == "regression" else []
+    return prediction_table(ids, outputs, loaded.class_names, names)
 
 
 def read_rows(run: Path, loaded: RunModel, path: Path) -> tuple[list[str], torch.Tensor]:

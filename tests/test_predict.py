@@ -44,8 +44,9 @@ def iris_rows():
 def split_test_rows(csv_path, target, regression=False):
     """The data rows (0-based, in file order) of the run's test split, rebuilt the way a
     search splits its CSV: the same functions, seed and fractions."""
-    table, dropped = drop_missing_targets(read_table(csv_path, target))
-    assert dropped == 0
+    read = read_table(csv_path, target)
+    table, kept = drop_missing_targets(read)
+    assert len(kept) == len(read)
     if regression:
         strata, labels = target_bins(table.target.astype(float)), None
     else:
@@ -151,6 +152,26 @@ def test_predict_reproduces_the_runs_test_accuracy_on_its_test_rows(iris_run, ke
     assert np.allclose(np.sum(probabilities, axis=1), 1.0, atol=1e-5)
 
 
+def test_a_runs_test_predictions_name_each_test_row_as_predict_would(iris_run):
+    header, rows = iris_rows()
+    test = split_test_rows(iris_run / "iris.csv", "species")
+    write_csv(iris_run / "test.csv", header, [rows[r] for r in test])
+    out = iris_run / "predictions.csv"
+    assert predict_cli(iris_run / "run", iris_run / "test.csv", out) == 0
+    written = read_predictions(iris_run / "run" / "test_predictions.csv")
+    assert [w["id"] for w in written] == [str(r + 1) for r in test]  # rows of iris.csv
+    assert [w["true"] for w in written] == [rows[r][-1] for r in test]
+    for mine, theirs in zip(written, read_predictions(out)):
+        assert mine["prediction"] == theirs["prediction"]
+        probabilities = [k for k in theirs if k.startswith("probability_")]
+        assert [float(mine[k]) for k in probabilities] == pytest.approx(
+            [float(theirs[k]) for k in probabilities], abs=1e-5
+        )
+    summary = json.loads((iris_run / "run" / "summary.json").read_text())
+    correct = np.mean([w["true"] == w["prediction"] for w in written])
+    assert correct == pytest.approx(summary["best"]["test_accuracy"], abs=1e-6)
+
+
 def test_regression_predictions_are_in_the_targets_units(tmp_path):
     header, rows = iris_rows()
     header, rows = header[:-1], [row[:-1] for row in rows]  # sepal length is the target
@@ -164,11 +185,13 @@ def test_regression_predictions_are_in_the_targets_units(tmp_path):
     r2 = predicted_r2(tmp_path / "r", tmp_path / "test.csv", truth)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert r2 == pytest.approx(summary["best"]["test_r2"], abs=1e-4)
-    # the run's own test_predictions.csv holds the same rows, truths and predictions
+    # the run's own test_predictions.csv holds the same rows, truths and predictions, each
+    # test row named by its data row number in the file, as predict names rows
     written = read_predictions(tmp_path / "r" / "test_predictions.csv")
     predicted = read_predictions(tmp_path / "predictions.csv")  # predicted_r2's output
+    assert [w["id"] for w in written] == [str(r + 1) for r in test]
     assert [float(w["true sepal length"]) for w in written] == pytest.approx(truth, rel=1e-5)
-    assert [float(w["predicted sepal length"]) for w in written] == pytest.approx(
+    assert [float(w["prediction"]) for w in written] == pytest.approx(
         [float(p["prediction"]) for p in predicted], rel=1e-5
     )
     assert (tmp_path / "r" / "predictions.png").stat().st_size > 1000

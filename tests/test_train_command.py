@@ -1,5 +1,6 @@
 """`archsearch train`: every artifact, early stopping, and resume after SIGKILL."""
 
+import csv
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import load_wine
 
 from archsearch.checkpoint import load_model
 from archsearch.cli import main
@@ -180,6 +182,15 @@ def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search
     results = json.loads((out / "results.json").read_text())
     assert results["images"]["test"] == summary["data"]["test"] == 44
     assert "bundled dataset wine" in err
+    # each test row by its row in scikit-learn's copy of wine, its class and the prediction
+    with (out / "test_predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    wine = load_wine()
+    assert [r["true"] for r in rows] == [
+        str(wine.target_names[wine.target[int(r["id"]) - 1]]) for r in rows
+    ]
+    correct = np.mean([r["true"] == r["prediction"] for r in rows])
+    assert correct == pytest.approx(results["test_accuracy"], abs=1e-6)
     other = tmp_path / "other"
     assert main(["train", "--run", str(run), "--epochs", "1", "--dataset", "iris", "--seed",
                  "1", "--out", str(other)]) == 0  # fmt: skip
@@ -191,7 +202,7 @@ def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search
                  "--out", str(regression)]) == 0  # fmt: skip
     results = json.loads((regression / "results.json").read_text())
     rows = np.loadtxt(regression / "test_predictions.csv", delimiter=",", skiprows=1)
-    assert rows.shape == (results["images"]["test"], 2)  # true and predicted target
-    truth, predicted = rows[:, 0], rows[:, 1]
+    assert rows.shape == (results["images"]["test"], 3)  # id, true and predicted target
+    truth, predicted = rows[:, 1], rows[:, 2]
     r2 = 1 - ((truth - predicted) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
     assert r2 == pytest.approx(results["test_r2"], abs=1e-4)

@@ -70,7 +70,10 @@ class Dataset:
     search gets (`without_test`). `source` says where and in which layout the data was found;
     `preprocessing` is the fitted table preprocessing (JSON) that new rows need; `notes` are
     what the loader decided for the user (dropped columns, the task rule); `warnings` what it
-    found suspicious in the data (a column with impossible values)."""
+    found suspicious in the data (a column with impossible values). `test_ids` name each test
+    example where it came from, as `archsearch predict` names inputs: a table's data row
+    number (1-based, without the header), an image file's path within the data folder, else
+    the 1-based position in the data's test set (or its pool, when the split is made here)."""
 
     name: str
     task: Task
@@ -86,6 +89,7 @@ class Dataset:
     preprocessing: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    test_ids: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -113,7 +117,7 @@ class Dataset:
 
     def without_test(self) -> Dataset:
         """The same data without its test split: what a search may see."""
-        return replace(self, x_test=None, y_test=None)
+        return replace(self, x_test=None, y_test=None, test_ids=[])
 
     def has_test(self) -> bool:
         return self.x_test is not None and len(self.x_test) > 0
@@ -178,9 +182,12 @@ def split_train_test(
     test_subset: int | None = None,
     source: str = "",
     task: str = "auto",
+    ids: tuple[Sequence[str], Sequence[str] | None] | None = None,
 ) -> Dataset:
     """Train/val/test splits of a labelled pool `train` and an official `test` split, which
     stays the test split (None: `test_fraction` of the pool becomes it); see `split_rows`.
+    `ids` name the examples of the pool and of the test split (default: their 1-based
+    positions), for `Dataset.test_ids`.
     Float features are standardised with train statistics (per feature for flat data, per
     channel for images); uint8 images stay raw with their train `Normalization`. `task` is
     "auto"/"classification", or "reconstruction" or a VAE's ("vae", "vae-bce", "vae-mse":
@@ -203,7 +210,9 @@ def split_train_test(
         (x[rows[1]], y[rows[1]]),
         (held[0][rows[2]], held[1][rows[2]]),
     ]
-    return _assemble(name, task, class_names, parts, source)
+    named = (ids or (None, None))[0 if test is None else 1]
+    test_ids = [str(i + 1) if named is None else named[i] for i in rows[2]]
+    return replace(_assemble(name, task, class_names, parts, source), test_ids=test_ids)
 
 
 def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:

@@ -88,13 +88,15 @@ def parse_image_size(text: str) -> Size:
 @dataclass
 class Images:
     """What a reader found: the training pool, the official test split if any, class names,
-    a dataset name and a one-line description of the layout and place."""
+    a dataset name and a one-line description of the layout and place; for image files, their
+    paths within the data folder (pool, test split)."""
 
     train: Split
     test: Split | None
     class_names: list[str]
     name: str
     source: str
+    files: tuple[list[str], list[str] | None] | None = None
 
 
 def load_image_dataset(
@@ -148,6 +150,7 @@ def load_image_dataset(
         test_subset,
         source=images.source,
         task=task,
+        ids=images.files,
     )
 
 
@@ -434,8 +437,9 @@ def _read_folders(
     if size is not None:
         source += f", resized to {size[0]}x{size[1]}"
     splits = _cached_decode(root, files, cache_dir, size)
-    test = splits[1] if len(splits) == 2 else None
-    return Images(splits[0], test, class_names, root.name, source)
+    paths = [[os.path.relpath(entry.path, root) for entry, _ in found] for found in files]
+    test, test_paths = (splits[1], paths[1]) if len(splits) == 2 else (None, None)
+    return Images(splits[0], test, class_names, root.name, source, (paths[0], test_paths))
 
 
 def _cached_decode(

@@ -370,11 +370,11 @@ def _clean(cells: Sequence[str]) -> np.ndarray:
     return out
 
 
-def drop_missing_targets(table: RawTable) -> tuple[RawTable, int]:
-    """The rows whose target is present, and how many were dropped: a row without a target
-    can neither train nor score a model."""
+def drop_missing_targets(table: RawTable) -> tuple[RawTable, np.ndarray]:
+    """The rows whose target is present, and their 0-based positions in `table`: a row
+    without a target can neither train nor score a model."""
     keep = np.flatnonzero(table.target.astype(bool))
-    return table.take(keep), len(table) - len(keep)
+    return table.take(keep), keep
 
 
 def _where(source: str) -> str:

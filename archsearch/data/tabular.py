@@ -45,8 +45,11 @@ def table_dataset(
 ) -> Dataset:
     """The dataset of `table`: rows split (seeded, stratified by class or by target range),
     features preprocessed with train statistics, targets encoded for the task."""
-    table, dropped = drop_missing_targets(table)
-    notes = table.notes + ([f"dropped {dropped} row(s) with no target value"] if dropped else [])
+    read = len(table)
+    table, kept = drop_missing_targets(table)
+    notes = list(table.notes)
+    if len(kept) < read:
+        notes.append(f"dropped {read - len(kept)} row(s) with no target value")
     kind, rule = detect_task(table) if task == "auto" else (task, f"task {task} (as asked)")
     if kind not in TASK_CHOICES[1:]:
         raise DataError(f"unknown task {task!r}; choose one of: {', '.join(TASK_CHOICES)}")
@@ -89,6 +92,7 @@ def table_dataset(
         preprocessing=pre.to_json(),
         notes=notes,
         warnings=pre.warnings,
+        test_ids=[str(row + 1) for row in kept[rows[2]]],
     )
 
 

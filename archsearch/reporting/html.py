@@ -31,8 +31,9 @@ from matplotlib.figure import Figure
 
 from archsearch.errors import UsageError
 from archsearch.evaluation.objectives import METRICS, parse_objectives
-from archsearch.final import TEST_PREDICTIONS, read_test_predictions
+from archsearch.final import TEST_PREDICTIONS
 from archsearch.ledger import Ledger, Running, Trial
+from archsearch.predictions import Mistakes, read_mistakes, read_true_and_predicted
 from archsearch.reporting.console import baseline_verdict, clock
 from archsearch.reporting.console import format_value as _fmt
 from archsearch.reporting.drawing import architecture_svg
@@ -505,7 +506,10 @@ def _final(run: RunView) -> str:
     matrix, classes = best.get("confusion_matrix"), best.get("class_names")
     if matrix and classes:
         cards.append(_card("Test confusion matrix", _confusion(matrix, classes)))
-    predictions = read_test_predictions(run.path / TEST_PREDICTIONS)
+    mistakes = read_mistakes(run.path / TEST_PREDICTIONS)
+    if mistakes is not None:
+        cards.append(_card("Misclassified test examples", _mistakes(mistakes)))
+    predictions = read_true_and_predicted(run.path / TEST_PREDICTIONS)
     if predictions is not None:
         svg = _plot_svg(lambda path: plot_predictions(*predictions, path), WIDE)
         caption = "each test row's true value against the prediction; dashed: perfect"
@@ -529,6 +533,29 @@ def _importance(rows: Sequence[dict[str, Any]]) -> str:
         "<div class='scroll'><table class='importance'><thead><tr><th>column</th>"
         "<th class='num'>lost</th><th></th></tr></thead>"
         f"<tbody>{''.join(lines)}</tbody></table></div>"
+    )
+
+
+def _mistakes(mistakes: Mistakes) -> str:
+    """The most confident mistakes as a table, with how many there were."""
+    shown = (
+        f"; the {len(mistakes.rows)} most confident" if mistakes.wrong > len(mistakes.rows) else ""
+    )
+    caption = (
+        f"<p>{mistakes.wrong} of {mistakes.total} test examples misclassified{shown} (all in "
+        f"{TEST_PREDICTIONS}; ids are data rows, 1-based without the header, or image files)</p>"
+    )
+    lines = [
+        f"<tr><td>{esc(i)}</td><td>{esc(true)}</td><td>{esc(predicted)}</td>"
+        f"<td class='num'>{probability:.3f}</td></tr>"
+        for i, true, predicted, probability in mistakes.rows
+    ]
+    return caption + (
+        "<div class='scroll'><table class='mistakes'><thead><tr><th>id</th><th>true</th>"
+        "<th>predicted</th><th class='num'>probability</th></tr></thead>"
+        f"<tbody>{''.join(lines)}</tbody></table></div>"
+        if lines
+        else ""
     )
 
 

@@ -69,6 +69,20 @@ def test_categorical_and_missing_cells_are_encoded_from_the_train_rows(tmp_path)
     assert not torch.isnan(data.x_train).any() and not torch.isnan(data.x_test).any()
 
 
+def test_test_rows_are_named_by_their_data_row_in_the_file(tmp_path):
+    # rows without a target are dropped, blank lines skipped: ids still count the file's rows
+    lines = [f"{i / 2 + 0.25},{'' if i % 9 == 4 else 'ab'[i % 2]}" for i in range(60)]
+    lines.insert(30, "")
+    data = load_dataset(csv=str(write(tmp_path, "f,y\n" + "\n".join(lines))), target="y")
+    rows = [line.split(",") for line in lines if line]
+    assert len(data.test_ids) == len(data.y_test) == 11
+    for i, label in zip(data.test_ids, data.y_test.tolist()):
+        assert rows[int(i) - 1][1] == data.class_names[label]
+    # f grows with the row: the test rows' (standardised) f orders them as their ids do
+    order = data.x_test[:, 0].argsort().tolist()
+    assert [int(data.test_ids[i]) for i in order] == sorted(map(int, data.test_ids))
+
+
 def test_splits_are_stratified_seeded_and_normalised_on_train(tmp_path):
     path = write(tmp_path, "x1,x2,y\n" + rows(90))
     a = load_dataset(csv=str(path), target="y", seed=1)

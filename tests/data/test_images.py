@@ -109,6 +109,7 @@ def test_cifar10_batches_keep_official_test_split_and_pixel_layout(tmp_path, sty
     expected = batches["test_batch"]["data"].reshape(-1, 3, 32, 32)
     assert np.array_equal(data.x_test.numpy(), expected)
     assert data.y_test.tolist() == batches["test_batch"]["labels"]
+    assert data.test_ids == [str(i) for i in range(1, 16)]  # positions in test_batch
     assert np.array_equal(data.x_test[0, 1].numpy().ravel(), expected[0].ravel()[1024:2048])
     # stratified val: 2 of each class's 10 rows
     assert np.bincount(data.y_val.numpy()).tolist() == [2] * 5
@@ -233,6 +234,7 @@ def test_train_test_folders_png_and_jpeg(tmp_path):
     assert sorted(data.y_test.tolist()) == [0] * 3 + [1] * 2 + [2] * 4
     png = np.asarray(Image.open(tmp_path / "test" / "cat" / "001.png"))
     assert np.array_equal(data.x_test[1].numpy(), png.transpose(2, 0, 1))
+    assert data.test_ids[1] == "test/cat/001.png" and len(data.test_ids) == 9
     assert data.source.startswith("train/ and test/ image folders")
     train = data.x_train.numpy().astype(np.float64)
     assert data.norm.mean == pytest.approx(train.mean(axis=(0, 2, 3)).tolist())
@@ -248,6 +250,12 @@ def test_single_class_folder_is_split_and_greyscale_stays_one_channel(tmp_path):
     assert len(list(tmp_path.glob(".archsearch-cache-*.npz"))) == 1  # next to writable data
     again = load_image_dataset(tmp_path, val_fraction=0.25, test_fraction=0.2)
     assert again.class_names == ["a", "b"] and torch.equal(again.x_test, data.x_test)
+    # each test image is named by its file, from the cache too
+    assert again.test_ids == data.test_ids and len(data.test_ids) == 4
+    for name, image, label in zip(data.test_ids, data.x_test, data.y_test.tolist()):
+        assert name.split("/")[0] == data.class_names[label]
+        assert np.array_equal(np.asarray(Image.open(tmp_path / name)), image[0].numpy())
+    assert data.without_test().test_ids == []
 
 
 def test_mixed_colour_and_greyscale_become_rgb(tmp_path):

@@ -137,8 +137,8 @@ def test_currency_percent_and_thousands_separators_read_as_numbers(tmp_path):
 
 def test_drop_missing_targets_counts(tmp_path):
     path = write(tmp_path, csv_text(["x", "t"], [[1, "a"], [2, ""], [3, "b"], [4, "n/a"]]))
-    kept, dropped = drop_missing_targets(read_table(path, "t"))
-    assert dropped == 2 and kept.target.tolist() == ["a", "b"]
+    kept, rows = drop_missing_targets(read_table(path, "t"))
+    assert rows.tolist() == [0, 2] and kept.target.tolist() == ["a", "b"]
     assert kept.columns[0].tolist() == ["1", "3"]
 
 

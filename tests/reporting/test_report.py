@@ -108,7 +108,11 @@ def test_a_report_holds_every_trial_and_the_summary(classification, capsys):
     assert f"architecture of trial {best['trial']}" in page.alts
     assert any(alt.startswith("Learning curves of the") for alt in page.alts)
     assert "test confusion matrix" in page.text.lower()
-    assert not (classification / "test_predictions.csv").exists()  # regression only
+    # the mistakes, counted as the confusion matrix counts them
+    matrix = np.array(best["confusion_matrix"])
+    wrong, total = int(matrix.sum() - np.trace(matrix)), int(matrix.sum())
+    assert f"{wrong} of {total} test examples misclassified" in page.text
+    assert not (classification / "predictions.png").exists()  # regression only
 
 
 def test_a_report_asks_the_network_for_nothing(classification, capsys):
