@@ -23,7 +23,6 @@ from archsearch.data import Dataset
 from archsearch.errors import RunFailed, UsageError
 from archsearch.estimate import estimate_search, smaller_images_tip
 from archsearch.evaluation import EVALUATORS, Context, Evaluator, get_evaluator
-from archsearch.evaluation.augment import describe as describe_augmentation
 from archsearch.evaluation.baseline import baseline_name, sklearn_baseline
 from archsearch.evaluation.importance import column_importance
 from archsearch.evaluation.result import FAILED, PRUNED
@@ -330,10 +329,7 @@ def _announce(config: SearchConfig, data: Dataset, out: Path, log: TextIO) -> li
         file=log,
     )
     t = config.train
-    augmentation = describe_augmentation(
-        t.augment, data.input_shape, t.crop_padding, t.flip, t.cutout
-    )
-    for note in [*data.notes, augmentation]:
+    for note in [*data.notes, t.describe_augmentation(data.input_shape)]:
         print(f"archsearch: {note}", file=log)
     warnings = data_warnings(data, t if config.evaluator == "train" else None)
     for warning in warnings:

@@ -37,9 +37,10 @@ SOURCE_FLAGS = ("dataset", "csv", "data_dir")
 
 def with_run_data(job: TrainJob, given: dict[str, Any], seed_given: bool) -> TrainJob:
     """`job` with the data flags in `given`; when it trains a run's best (`--run`) and no data
-    source is given, the run's data as the search saw it (source, task, scaling, test share)
-    and, unless given, its seed: the same test split, which the search never saw. The
-    validation share stays the training's own."""
+    source is given, the run's data as the search saw it (source, task, scaling, test share),
+    its `--flip` (whether mirrored images are the same class) and, unless given, its seed: the
+    same test split, which the search never saw. The validation share stays the training's
+    own; the caller applies the training flags given after this."""
     data = replace(job.data, **given)
     if job.run is None or any(given.get(flag) is not None for flag in SOURCE_FLAGS):
         return replace(job, data=data)
@@ -51,7 +52,8 @@ def with_run_data(job: TrainJob, given: dict[str, Any], seed_given: bool) -> Tra
         )
     run = load_json(SearchConfig, config_path)
     data = replace(run.data, **{"val_fraction": job.data.val_fraction, **given})
-    return replace(job, data=data, seed=job.seed if seed_given else run.seed)
+    train = replace(job.train, flip=run.train.flip)  # a mirrored digit is another symbol
+    return replace(job, data=data, train=train, seed=job.seed if seed_given else run.seed)
 
 
 def resolve_architecture(job: TrainJob) -> tuple[Space, Architecture]:
@@ -99,6 +101,7 @@ def run_training(job: TrainJob, out: Path, resume: bool = False, log: TextIO | N
         f"archsearch: training {job.model or arch.hash} ({space.name} space) on {data.describe()}",
         file=log,
     )
+    print(f"archsearch: {job.train.describe_augmentation(data.input_shape)}", file=log)
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
         write_text_atomic(out / "config.json", json.dumps(asdict(job), indent=2) + "\n")

@@ -178,6 +178,8 @@ def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search
     job = json.loads((out / "config.json").read_text())
     assert job["seed"] == 5 and job["data"]["dataset"] == "wine"
     assert job["data"]["test_fraction"] == 0.25 and job["data"]["val_fraction"] == 0.1
+    assert job["train"]["flip"] is False  # the search's, not the CIFAR recipe's flips
+    assert "archsearch: no augmentation (the inputs are not images)" in err
     summary = json.loads((run / "summary.json").read_text())
     results = json.loads((out / "results.json").read_text())
     assert results["images"]["test"] == summary["data"]["test"] == 44

@@ -29,22 +29,6 @@ def augments(setting: str, input_shape: Sequence[int]) -> bool:
     return setting == "on" or (setting == "auto" and large)
 
 
-def describe(
-    setting: str, input_shape: Sequence[int], padding: int, flip: bool, cutout: int
-) -> str:
-    """One line for the log: which augmentations training applies to inputs of this shape."""
-    if len(input_shape) != 3:
-        return "no augmentation (the inputs are not images)"
-    if not augments(setting, input_shape):
-        small = setting == "auto"
-        return "no augmentation" + (" (images under 16x16; --augment on adds it)" if small else "")
-    parts = [f"random crops ({padding} px padding)"] if padding else []
-    parts.append("horizontal flips" if flip else "no flips (--flip true for natural photos)")
-    if cutout:
-        parts.append(f"{cutout}x{cutout} cutout")
-    return "augmentation: " + ", ".join(parts)
-
-
 class BatchAugment:
     """Random crop of a zero-padded image (`padding` pixels each side, 0 = none), horizontal
     flip with probability 1/2 (`flip`), and a `cutout` x `cutout` zeroed square (0 = none)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -167,6 +167,21 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    def describe_augmentation(self, input_shape: Sequence[int]) -> str:
+        """One line for the log: which augmentations training applies to inputs of this shape."""
+        if len(input_shape) != 3:
+            return "no augmentation (the inputs are not images)"
+        if not augments(self.augment, input_shape):
+            small = " (images under 16x16; --augment on adds it)" * (self.augment == "auto")
+            return "no augmentation" + small
+        parts = [f"random crops ({self.crop_padding} px padding)"] if self.crop_padding else []
+        parts.append(
+            "horizontal flips" if self.flip else "no flips (--flip true for natural photos)"
+        )
+        if self.cutout:
+            parts.append(f"{self.cutout}x{self.cutout} cutout")
+        return "augmentation: " + ", ".join(parts)
 
 
 #: (field, lowest, highest, whole number) of every numeric setting; a bound given as a
