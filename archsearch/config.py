@@ -508,7 +508,8 @@ def _type_name(hint: Any) -> str:
 
 
 def load_json(cls: type, path: Path) -> Any:
-    """The configuration saved at `path`; `UsageError` if it is not one."""
+    """The configuration saved at `path`; `UsageError` if it is not one (saying so when it is
+    the other kind of run's: a training's for a search, or the reverse)."""
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -516,7 +517,32 @@ def load_json(cls: type, path: Path) -> Any:
     try:
         return from_json(cls, data)
     except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+        raise UsageError(f"{path}: {_other_kind(cls, data, path.parent) or exc}") from None
+
+
+def load_data_spec(path: Path) -> DataSpec:
+    """The data settings of the search's or training's configuration saved at `path`."""
+    try:
+        return load_json(SearchConfig, path).data
+    except UsageError:
+        return load_json(TrainJob, path).data
+
+
+def _other_kind(cls: type, data: Any, run: Path) -> str:
+    """What to say when `data` is not a `cls` but the other kind of run's configuration;
+    "" when it is neither."""
+    kinds = {SearchConfig: ("a search", "search"), TrainJob: ("a training", "train")}
+    for other, (kind, command) in kinds.items():
+        if cls in kinds and other is not cls:
+            try:
+                from_json(other, data)
+            except UsageError:
+                continue
+            return (
+                f"this is {kind}'s configuration, not {kinds[cls][0]}'s; continue it with "
+                f"`archsearch {command} --resume {run}`"
+            )
+    return ""
 
 
 def cifar_recipe() -> TrainConfig:

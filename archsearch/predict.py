@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from archsearch.commands import COMMANDS
-from archsearch.config import SearchConfig, load_json
+from archsearch.config import load_data_spec
 from archsearch.data.images import IMAGE_SUFFIXES, decode_image, resized
 from archsearch.data.table import RawTable, read_table
 from archsearch.errors import UsageError
@@ -98,7 +98,7 @@ def read_rows(run: Path, loaded: RunModel, path: Path) -> tuple[list[str], torch
 def _renumbered(run: Path, columns: list, dropped: list, table: RawTable) -> RawTable:
     """`table` with the column names a run on a CSV without header knew: "column N" counted
     with the target column, which new rows may leave out."""
-    target = load_json(SearchConfig, run / CONFIG).data.target
+    target = load_data_spec(run / CONFIG).target
     trained = len(columns) + len(dropped) + 1
     if target is None or not target.strip().isdigit() or not _headerless(table):
         return table

@@ -132,6 +132,8 @@ def resume_run(
     taken."""
     log = log or sys.stderr
     if not is_run(out):
+        if (out / CONFIG).is_file():
+            load_json(SearchConfig, out / CONFIG)  # says so if it is a training's
         raise UsageError(
             f"{out} is not an archsearch run (it needs {CONFIG} and {LEDGER}); start one with "
             f"`archsearch search ... --out {out}`"

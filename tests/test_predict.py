@@ -172,6 +172,18 @@ def test_a_runs_test_predictions_name_each_test_row_as_predict_would(iris_run):
     assert correct == pytest.approx(summary["best"]["test_accuracy"], abs=1e-6)
 
 
+def test_a_training_of_a_runs_best_predicts_too(iris_run):
+    trained = iris_run / "trained"
+    assert main(["train", "--run", str(iris_run / "run"), "--epochs", "2", "--out",
+                 str(trained)]) == 0  # fmt: skip
+    header, rows = iris_rows()
+    write_csv(iris_run / "new.csv", header[:-1], [row[:-1] for row in rows[:6]])
+    assert predict_cli(trained, iris_run / "new.csv", iris_run / "trained.csv") == 0
+    predicted = read_predictions(iris_run / "trained.csv")
+    assert [p["id"] for p in predicted] == ["1", "2", "3", "4", "5", "6"]
+    assert {p["prediction"] for p in predicted} <= {"setosa", "versicolor", "virginica"}
+
+
 def test_regression_predictions_are_in_the_targets_units(tmp_path):
     header, rows = iris_rows()
     header, rows = header[:-1], [row[:-1] for row in rows]  # sepal length is the target

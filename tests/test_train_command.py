@@ -184,6 +184,16 @@ def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search
     results = json.loads((out / "results.json").read_text())
     assert results["images"]["test"] == summary["data"]["test"] == 44
     assert "bundled dataset wine" in err
+    # each kind of run is continued by its own command, and a mix-up says which
+    assert main(["train", "--resume", str(run)]) == 2
+    assert main(["search", "--resume", str(out)]) == 2
+    mixed = capsys.readouterr().err.splitlines()
+    assert mixed == [
+        f"archsearch: error: {run}/config.json: this is a search's configuration, not a "
+        f"training's; continue it with `archsearch search --resume {run}`",
+        f"archsearch: error: {out}/config.json: this is a training's configuration, not a "
+        f"search's; continue it with `archsearch train --resume {out}`",
+    ]
     # each test row by its row in scikit-learn's copy of wine, its class and the prediction
     with (out / "test_predictions.csv").open() as handle:
         rows = list(csv.DictReader(handle))
