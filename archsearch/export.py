@@ -215,6 +215,11 @@ def export_run(run: Path, fmt: str, out: Path | None = None) -> tuple[Path, dict
             f"--out {out} names a file, but export writes a folder (the model, and export.json "
             f"saying what goes in and comes out); give one, e.g. --out {out.with_suffix('')}"
         )
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {out} is a file, but export writes a folder (the model, and export.json "
+            "saying what goes in and comes out); give a new or existing folder"
+        )
     loaded = load_run(run)
     out.mkdir(parents=True, exist_ok=True)
     sample = _sample(loaded)

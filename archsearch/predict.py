@@ -28,6 +28,7 @@ from archsearch.errors import UsageError
 from archsearch.export import RunModel, load_run
 from archsearch.predictions import prediction_table, write_table
 from archsearch.run import CONFIG
+from archsearch.rundir import check_output_file
 
 __all__ = ["add_parser", "predict", "predict_command", "read_images", "read_rows"]
 
@@ -53,6 +54,7 @@ def add_parser(subparsers: Any) -> None:
 
 def predict_command(args: argparse.Namespace) -> int:
     """Predict, write the CSV, say how many rows it has."""
+    check_output_file(args.out, "predictions CSV file")
     loaded = load_run(args.run)
     if loaded.task not in ("classification", "regression"):
         raise UsageError(f"predict covers classification and regression runs, not {loaded.task}")

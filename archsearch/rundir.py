@@ -8,7 +8,8 @@ and files that are written whole or not at all.
   mean (all but the run id and the budget, which `--resume` may extend). It is stored in the
   ledger when the run starts; a ledger or configuration that does not match is refused.
 - `save_atomic`: write beside the file, then rename over it; a kill mid-write leaves the
-  previous file intact.
+  previous file intact. `check_output_file` refuses, before any work, a file path that
+  cannot be written (a folder, or in a folder that does not exist).
 """
 
 from __future__ import annotations
@@ -106,6 +107,15 @@ def save_atomic(path: Path, write: Callable[[Path], object]) -> None:
     partial = path.with_name(path.name + ".partial")
     write(partial)
     os.replace(partial, path)
+
+
+def check_output_file(path: Path, what: str = "file") -> None:
+    """`UsageError` unless `--out path` can be written as a file: not a folder, and in a folder
+    that exists. `what` names the file in the message ("the HTML file")."""
+    if path.is_dir():
+        raise UsageError(f"--out {path} is a directory; give the {what} to write")
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {path}: the folder {path.parent} does not exist")
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -70,6 +70,10 @@ def resolve_architecture(job: TrainJob) -> tuple[Space, Architecture]:
         raise UsageError(f"{job.run} has no best_arch.json; is it a finished search run?")
     try:
         data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"it holds a JSON {type(data).__name__}, not an object like a run's best_arch.json"
+            )
         space = get_space(data["space"], **data.get("space_options", {}))
         return space, space.from_json(data)
     except OSError as exc:

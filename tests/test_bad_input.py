@@ -85,6 +85,7 @@ def data_files(root):
     (root / "one.csv").write_text("a,y\n" + "".join(f"{i},same\n" for i in range(20)))
     (root / "ragged.csv").write_text("a,b,y\n1,2,x\n3,y\n")
     (root / "bad.json").write_text("{not json")
+    (root / "list.json").write_text('[{"space": "mlp"}]')
     values = {"depth": 1, "width_1": 60000, "activation_1": "relu", "dropout_1": 0.0}
     huge = {"space": "mlp", "space_options": {"widths": [60000]}, "values": values}
     (root / "huge.json").write_text(json.dumps(huge))
@@ -258,6 +259,19 @@ CASES = [
     (["train", "--resume", "{root}/empty"], "config.json"),
     (["train", "--resume", "{root}/run", "--epochs", "3"], "drop --epochs"),
     (["train", "--resume", "{root}/bad-checkpoint"], "checkpoint.pt is damaged"),
+    (["train", "--arch", "{root}/list.json", "--dataset", "iris"], "holds a JSON list, not an"),
+    (["train", "--resume", "{root}/run"], "continue it with `archsearch search --resume"),
+    (["search", "--resume", "{root}/trained"], "continue it with `archsearch train --resume"),
+    # -- predict and export: where the output goes
+    (["predict", "{root}/run", "--data", "{root}/d.csv", "--out", "{root}/empty"], "directory"),
+    (
+        ["predict", "{root}/run", "--data", "{root}/d.csv", "--out", "{root}/missing/p.csv"],
+        "the folder {root}/missing does not exist",
+    ),  # fmt: skip
+    (
+        ["export", "{root}/run", "--format", "torchscript", "--out", "{root}/a-file"],
+        "is a file, but export writes a folder",
+    ),  # fmt: skip
     # -- benchmark
     (
         [

@@ -49,7 +49,7 @@ from archsearch.reporting.plots import (
     score_name,
 )
 from archsearch.run import CONFIG, LEDGER, SUMMARY, is_run, read_summary, retrained_trial
-from archsearch.rundir import holder, write_text_atomic
+from archsearch.rundir import check_output_file, holder, write_text_atomic
 from archsearch.spaces import get_space
 from archsearch.tasks import task_score
 
@@ -184,10 +184,7 @@ def write_report(paths: Sequence[Path], out: Path | None = None) -> tuple[Path, 
     (see `default_out`) whole, and return where it went and the runs shown."""
     runs = [load_run(path) for path in paths]
     out = out or default_out(paths)
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a directory; give the HTML file to write")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+    check_output_file(out, "HTML file")
     write_text_atomic(out, render_report(runs))
     return out, runs
 
