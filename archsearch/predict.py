@@ -94,6 +94,8 @@ def read_rows(run: Path, loaded: RunModel, path: Path) -> tuple[list[str], torch
             f"(the file {has})"
         )
     x = torch.from_numpy(pre.transform(table))
+    for line in pre.unread_cells(table):
+        print(f"archsearch: warning: {path}: {line}", file=sys.stderr)
     return [str(row) for row in range(1, len(table) + 1)], x
 
 

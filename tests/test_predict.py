@@ -184,6 +184,25 @@ def test_a_training_of_a_runs_best_predicts_too(iris_run):
     assert {p["prediction"] for p in predicted} <= {"setosa", "versicolor", "virginica"}
 
 
+def test_cells_read_as_missing_or_unknown_are_named(iris_run, capsys):
+    header, rows = iris_rows()
+    new = [row[:-1] for row in rows[1:6]]
+    new[1][1], new[3][0], new[4][0], new[2][3] = "abc", "inf", "1e400", "green"
+    write_csv(iris_run / "typos.csv", header[:-1], new)
+    assert predict_cli(iris_run / "run", iris_run / "typos.csv", iris_run / "typos_out.csv") == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    where = f"archsearch: warning: {iris_run / 'typos.csv'}: column"
+    assert warnings == [
+        f"{where} 'sepal width': 2 cell(s) read as missing (not finite numbers; the training "
+        "median stands in), such as 'inf' in row 4",
+        f"{where} 'petal length': 1 cell(s) read as missing (not finite numbers; the training "
+        "median stands in), such as 'abc' in row 2",
+        f"{where} 'colour': 1 cell(s) read as none of the known categories (never seen in "
+        "training), such as 'green' in row 3",
+    ]
+    assert len(read_predictions(iris_run / "typos_out.csv")) == 5  # predicted all the same
+
+
 def test_regression_predictions_are_in_the_targets_units(tmp_path):
     header, rows = iris_rows()
     header, rows = header[:-1], [row[:-1] for row in rows]  # sepal length is the target

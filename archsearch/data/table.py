@@ -598,6 +598,30 @@ class TablePreprocessor:
             start += spec.width
         return out
 
+    def unread_cells(self, table: RawTable) -> list[str]:
+        """One line per column of `table` in which `transform` reads a filled cell as missing
+        (not a finite number, not a date) or as none of the known categories (never seen in
+        training): how many, the first such cell and its data row (1-based). New rows are
+        predicted anyway; these lines tell the user which answers rest on a typo."""
+        lookup = {name: index for index, name in enumerate(table.names)}
+        lines = []
+        for spec in self.columns:
+            cells = table.columns[lookup[spec.name]]
+            if spec.kind == "categorical":
+                unread = cells.astype(bool) & (_codes(spec, cells) < 0)
+                meaning = "read as none of the known categories (never seen in training)"
+            else:
+                unread = cells.astype(bool) & ~_values(spec, cells)[1]
+                kind = "dates" if spec.kind == "date" else "finite numbers"
+                meaning = f"read as missing (not {kind}; the training median stands in)"
+            if unread.any():
+                first = int(np.flatnonzero(unread)[0])
+                lines.append(
+                    f"column {spec.name!r}: {int(unread.sum())} cell(s) {meaning}, such as "
+                    f"{cells[first]!r} in row {first + 1}"
+                )
+        return lines
+
     def to_json(self) -> dict[str, Any]:
         """The preprocessing as plain JSON data (dicts, lists, str, float, bool); the fitting
         warnings are not part of it."""
@@ -758,6 +782,14 @@ def _encode_numeric(spec: ColumnSpec, cells: np.ndarray, out: np.ndarray) -> Non
 def _one_hot(spec: ColumnSpec, cells: np.ndarray, out: np.ndarray) -> None:
     """One-hot encode one categorical column into `out` (rows, categories); an unknown
     category gives all zeros."""
+    codes = _codes(spec, cells)
+    out.fill(0.0)
+    rows = np.flatnonzero(codes >= 0)
+    out[rows, codes[rows]] = 1.0
+
+
+def _codes(spec: ColumnSpec, cells: np.ndarray) -> np.ndarray:
+    """Each cell's index among the column's training categories; -1 for one never seen."""
     index = {category: i for i, category in enumerate(spec.categories)}
     present = cells.astype(bool)
     codes = np.full(len(cells), index.get(_MISSING_CATEGORY, -1), dtype=np.int64)
@@ -765,9 +797,7 @@ def _one_hot(spec: ColumnSpec, cells: np.ndarray, out: np.ndarray) -> None:
         texts, inverse = np.unique(cells[present], return_inverse=True)
         lookup = np.array([index.get(text, -1) for text in texts.tolist()], dtype=np.int64)
         codes[present] = lookup[inverse.reshape(-1)]
-    out.fill(0.0)
-    rows = np.flatnonzero(codes >= 0)
-    out[rows, codes[rows]] = 1.0
+    return codes
 
 
 _SPEC_KEYS = frozenset(f.name for f in fields(ColumnSpec))
