@@ -63,12 +63,13 @@ from typing import Any, TextIO
 
 from torch import nn
 
-from archsearch.checkpoint import load_model
 from archsearch.cli import flag_name
 from archsearch.config import DataSpec, SearchConfig, from_json, load_json
 from archsearch.errors import UsageError
 from archsearch.evaluation.trainer import TrainConfig
+from archsearch.export import load_run
 from archsearch.ledger import Ledger, Trial
+from archsearch.predict import predict_source
 from archsearch.presets import apply_preset
 from archsearch.run import CONFIG, LEDGER, is_run, resume_run, retrained_trial, start_run
 from archsearch.runs import current_summary, run_status
@@ -168,15 +169,20 @@ class RunResult:
 
     @cached_property
     def model(self) -> nn.Module:
-        """The retrained best network (best_model.pt; an ensemble if it was trained several
-        times), in eval mode; `UsageError` if the run has none yet."""
-        path = self.path / "best_model.pt"
-        if not path.is_file():
-            raise UsageError(
-                f"{self.path} has no best_model.pt (the run is {self.status}; its best is "
-                "retrained after the search, unless --final-epochs is 0)"
-            )
-        return load_model(path)[0].eval()
+        """The retrained best network (an ensemble if it was trained several times) as
+        `archsearch export` writes it, in eval mode: image runs take raw pixel values (0-255,
+        channels first) and table runs the preprocessed feature vector (`predict` takes raw
+        rows); regression answers in the target's own units, classification with logits.
+        `UsageError` if the run has none yet."""
+        return load_run(self.path).model
+
+    def predict(self, source: str | os.PathLike[str]) -> list[dict[str, str]]:
+        """What `archsearch predict` writes for `source` (a CSV file of new rows, or a folder
+        of images), one dict per input: `id`, `prediction` (a class name, or the value in the
+        target's units) and for classification each `probability_<class>`."""
+        path = Path(source)
+        header, rows = predict_source(self.path, path, images=path.is_dir())
+        return [dict(zip(header, row)) for row in rows]
 
 
 def search_config(settings: dict[str, Any]) -> SearchConfig:

@@ -30,7 +30,7 @@ from archsearch.predictions import prediction_table, write_table
 from archsearch.run import CONFIG
 from archsearch.rundir import check_output_file
 
-__all__ = ["add_parser", "predict", "predict_command", "read_images", "read_rows"]
+__all__ = ["add_parser", "predict", "predict_command", "predict_source", "read_images", "read_rows"]
 
 BATCH = 1024  # inputs per forward pass
 
@@ -55,17 +55,30 @@ def add_parser(subparsers: Any) -> None:
 def predict_command(args: argparse.Namespace) -> int:
     """Predict, write the CSV, say how many rows it has."""
     check_output_file(args.out, "predictions CSV file")
-    loaded = load_run(args.run)
-    if loaded.task not in ("classification", "regression"):
-        raise UsageError(f"predict covers classification and regression runs, not {loaded.task}")
-    if args.data is not None:
-        ids, x = read_rows(args.run, loaded, args.data)
-    else:
-        ids, x = read_images(loaded, args.data_dir)
-    header, rows = predict(loaded, ids, x)
+    images = args.data_dir is not None
+    header, rows = predict_source(args.run, args.data_dir if images else args.data, images)
     write_table(args.out, header, rows)
     print(f"archsearch: wrote {len(rows)} prediction{'s' * (len(rows) != 1)} to {args.out}")
     return 0
+
+
+def predict_source(run: Path, source: Path, images: bool) -> tuple[list[str], list[list]]:
+    """(header, one row per input) of run `run`'s best network on `source`: every image under
+    a folder (`images`), or a CSV file's rows."""
+    loaded = load_run(run)
+    if loaded.task not in ("classification", "regression"):
+        raise UsageError(f"predict covers classification and regression runs, not {loaded.task}")
+    if loaded.inputs == "features":
+        raise UsageError(
+            f"{run} was trained on a bundled dataset's images, whose standardisation is not "
+            "saved with the run, so predict cannot prepare new inputs for it; search on the "
+            "images as a folder (--data-dir) to predict new ones"
+        )
+    if images:
+        ids, x = read_images(loaded, source)
+    else:
+        ids, x = read_rows(run, loaded, source)
+    return predict(loaded, ids, x)
 
 
 def predict(loaded: RunModel, ids: list[str], x: torch.Tensor) -> tuple[list[str], list[list]]:
@@ -124,12 +137,7 @@ def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor
     greyscale model is made greyscale (a greyscale one for a colour model is widened, as in
     training)."""
     if loaded.inputs != "images":
-        raise UsageError(
-            "the run was trained on table rows: give them with --data"
-            if loaded.inputs == "table"
-            else "the run was trained on a bundled dataset's images, whose standardisation is "
-            "not saved with the run: predict reads images for runs on --data-dir only"
-        )
+        raise UsageError("the run was trained on table rows: give them with --data")
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder; give --data-dir a folder of images")
     files = sorted(

@@ -2,6 +2,7 @@
 reopens a run, finished or not, as the same object; bad settings are the command line's
 errors; the docstring examples run; `import archsearch` stays free of PyTorch."""
 
+import csv
 import doctest
 import importlib
 import io
@@ -13,6 +14,7 @@ import tempfile
 
 import pytest
 import torch
+from sklearn.datasets import load_iris
 
 import archsearch
 from archsearch import api
@@ -51,6 +53,33 @@ def test_a_search_gives_its_best_network_and_trials(run_and_log):
         assert run.model(torch.zeros(7, 4)).shape == (7, 3)
     assert "best trial" in log and "trial #1" in log  # the log went to `log=`
     assert "finished, best trial" in repr(run)
+
+
+def test_predict_answers_as_the_run_did_on_its_test_rows(run_and_log, tmp_path):
+    run, _ = run_and_log
+    with (run.path / "test_predictions.csv").open() as handle:
+        tested = list(csv.DictReader(handle))
+    iris = load_iris()
+    rows = [iris.data[int(t["id"]) - 1] for t in tested]  # ids are rows of scikit-learn's copy
+    path = tmp_path / "rows.csv"
+    path.write_text(",".join(iris.feature_names) + "\n" + "".join(
+        ",".join(map(str, row)) + "\n" for row in rows
+    ))  # fmt: skip
+    predicted = run.predict(path)
+    assert [p["prediction"] for p in predicted] == [t["prediction"] for t in tested]
+    assert set(predicted[0]) == {
+        "id",
+        "prediction",
+        *(f"probability_{c}" for c in iris.target_names),
+    }
+
+
+def test_a_regression_runs_model_answers_in_the_targets_units(tmp_path):
+    settings = {**TINY, "dataset": "diabetes", "final_epochs": 2}
+    run = archsearch.search(**settings, out=tmp_path / "run", quiet=True)
+    with torch.no_grad():
+        answers = run.model(torch.zeros(5, 10))  # the mean of every standardised column
+    assert answers.shape == (5, 1) and 50 < answers.mean().item() < 300  # targets: 25..346
 
 
 def test_load_reopens_a_run_with_the_same_best(run_and_log):
