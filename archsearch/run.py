@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,7 +32,7 @@ from archsearch.evaluation.warm_start import warm_start_strategy
 from archsearch.execution import EXECUTORS, Executor, get_executor
 from archsearch.final import final_models, train_final, write_final_plots, write_test_predictions
 from archsearch.ledger import Ledger, LedgerError, Trial
-from archsearch.loop import Budget, next_trial_number, run_search, trial_seed
+from archsearch.loop import Budget, Progress, next_trial_number, run_search, trial_seed
 from archsearch.oneshot import ONESHOTS, OneShot
 from archsearch.oneshot.driver import check_options as check_oneshot_options
 from archsearch.oneshot.driver import drive, make_method, summarise
@@ -155,10 +155,11 @@ def resume_run(
         raise UsageError(f"--trials {trials} is below the {searched} trials this run has searched")
     finished = finished_summary(out, done)
     if finished is not None and (trials or 0) <= searched and time_limit is None:
+        extra = f" and {done - searched} reference" if done > searched else ""
         print(
-            f"archsearch: {out} is finished ({done} trials, best trial "
+            f"archsearch: {out} is finished ({searched} trials searched{extra}, best trial "
             f"{(finished['best'] or {}).get('trial', '-')}); nothing to do — give --trials "
-            "above that or a longer --time-limit to search on",
+            f"above {searched} or a longer --time-limit to search on",
             file=log,
         )
         return finished
@@ -359,13 +360,24 @@ def _search(
                 seed=config.seed,
                 executor=setup.executor,
                 reevaluate=config.reevaluate,
-                on_trial=lambda progress: show_progress(progress, log),
+                on_trial=_budget_progress(config.trials, references(ledger), log),
                 retries=config.retries,
             )
             _train_reference(config, setup, ledger, log)
             return stopped, time.perf_counter() - started, list(ledger), ledger.best()
     finally:
         setup.executor.close()
+
+
+def _budget_progress(trials: int | None, uncounted: int, log: TextIO) -> Callable:
+    """`show_progress` counting as the budget counts: the ledger's `uncounted` reference
+    trials are neither done nor part of the total `--trials`."""
+
+    def show(progress: Progress) -> None:
+        budget = replace(progress.budget, trials=trials)
+        show_progress(replace(progress, done=progress.done - uncounted, budget=budget), log)
+
+    return show
 
 
 #: The stats key that marks the trial of the space's reference architecture.
@@ -599,8 +611,8 @@ def _finish(
     models = final_models(data, config.final_models)
     times = f" x {models} networks" if models > 1 else ""
     print(
-        f"archsearch: final training of trial {best.number} for {config.final_epochs} epochs"
-        f"{times} on train+val",
+        f"archsearch: final training of trial {best.number} for {config.final_epochs} "
+        f"epoch{'s' * (config.final_epochs != 1)}{times} on train+val",
         file=log,
     )
     recipe = config.final_train_config()

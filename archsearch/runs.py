@@ -22,7 +22,7 @@ from typing import Any
 
 from archsearch.commands import COMMANDS
 from archsearch.errors import UsageError
-from archsearch.run import CONFIG, LEDGER, finished_summary, is_run, read_summary
+from archsearch.run import CONFIG, LEDGER, REFERENCE, finished_summary, is_run, read_summary
 from archsearch.rundir import holder
 from archsearch.tasks import task_score
 
@@ -61,7 +61,8 @@ class RunInfo:
     dataset: str | None = None
     space: str | None = None
     strategy: str | None = None
-    done: int | None = None
+    done: int | None = None  # the ledger's trials
+    references: int = 0  # of them, reference trials, which the budget does not count
     budget: str | None = None  # "20" trials, or "300 s" when only time-limited
     score: str | None = None  # the task's score name: accuracy or r2
     val: float | None = None
@@ -130,7 +131,7 @@ def read_run(path: Path) -> RunInfo:
     info.budget = str(trials) if trials is not None else f"{limit:g} s" if limit else None
     live = holder(path) is not None
     try:
-        info.done, best_metrics = ledger_facts(path / LEDGER, live)
+        info.done, info.references, best_metrics = ledger_facts(path / LEDGER, live)
     except sqlite3.DatabaseError:  # being created, or damaged
         info.status = RUNNING if live else "unreadable (see `archsearch doctor`)"
         return info
@@ -156,22 +157,25 @@ def _training_info(path: Path, dataset: str | None) -> RunInfo:
     return info
 
 
-def ledger_facts(path: Path, live: bool) -> tuple[int, dict[str, Any]]:
-    """(finished trials, metrics of the best successful one or {}) of the ledger at `path`,
-    read-only: through SQLite's locks while a process has it open (`live`, with its log file
-    there), else as an immutable file, which creates not even SQLite's side files.
-    `sqlite3.DatabaseError` if it cannot be read."""
+def ledger_facts(path: Path, live: bool) -> tuple[int, int, dict[str, Any]]:
+    """(finished trials, how many of them are reference trials, metrics of the best successful
+    one or {}) of the ledger at `path`, read-only: through SQLite's locks while a process has
+    it open (`live`, with its log file there), else as an immutable file, which creates not
+    even SQLite's side files. `sqlite3.DatabaseError` if it cannot be read."""
     wal = path.with_name(path.name + "-wal")
     mode = "mode=ro" if live and wal.exists() else "immutable=1"
     db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
     try:
         done = db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+        marked = f'%"{REFERENCE}"%'  # the key in the stats JSON
+        query = "SELECT COUNT(*) FROM trials WHERE stats LIKE ?"
+        references = db.execute(query, (marked,)).fetchone()[0]
         best = db.execute(
             "SELECT metrics FROM trials WHERE status = 'ok' ORDER BY reward DESC, number LIMIT 1"
         ).fetchone()
     finally:
         db.close()
-    return done, json.loads(best[0]) if best else {}
+    return done, references, json.loads(best[0]) if best else {}
 
 
 def current_summary(path: Path, done: int) -> dict[str, Any] | None:
@@ -198,7 +202,8 @@ def table(infos: list[RunInfo], root: Path) -> list[str]:
     rows = [HEADER + ("STATUS",)]
     for info in infos:
         name = info.path.relative_to(root).as_posix() if info.path != root else root.name
-        trials = None if info.done is None else f"{info.done}/{info.budget or '?'}"
+        searched = None if info.done is None else info.done - info.references
+        trials = None if searched is None else f"{searched}/{info.budget or '?'}"
         cells = (name, info.kind, info.dataset, info.space, info.strategy, trials, info.score)
         values = (info.val, info.test, info.sklearn)
         scores = tuple(None if v is None else f"{v:.4f}" for v in values)

@@ -91,9 +91,10 @@ def step_warnings(rows: int, train: TrainConfig, minimum: int = MIN_STEPS) -> li
         return []
     epochs = math.ceil(minimum * train.epochs / steps)
     return [
-        f"each child trains for only {steps} optimiser steps ({rows} rows in batches of "
-        f"{train.batch_size}, {train.epochs} epochs), so children are ranked by how fast they "
-        f"start to learn: use --epochs {epochs} or more, or a smaller --batch-size"
+        f"each child trains for only {steps} optimiser step{'s' * (steps != 1)} ({rows} rows "
+        f"in batches of {train.batch_size}, {train.epochs} epoch{'s' * (train.epochs != 1)}), "
+        f"so children are ranked by how fast they start to learn: use --epochs {epochs} or "
+        "more, or a smaller --batch-size"
     ]
 
 

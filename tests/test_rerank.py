@@ -133,12 +133,18 @@ def test_re_ranking_weighs_the_reference_trained_after_the_search(tmp_path, caps
     # a resume finds the reference trained: nothing is trained again
     assert main(["search", "--resume", str(out)]) == 0
     assert len(archsearch.load(out).trials) == 4
-    assert "reference architecture" not in capsys.readouterr().err
-    # the budget counts the search's trials: --trials 4 adds one, numbered after the reference
+    err = capsys.readouterr().err
+    assert "reference architecture" not in err
+    assert "(3 trials searched and 1 reference, best trial" in err and "--trials above 3" in err
+    # the budget counts the search's trials: --trials 4 adds one, numbered after the reference,
+    # and the log and the listing count as the budget does
     assert main(["search", "--resume", str(out), "--trials", "4"]) == 0
     trials = archsearch.load(out).trials
     assert [t.number for t in trials] == [0, 1, 2, 3, 4] and trials[4].arch != reference
     assert [t.number for t in trials if "reference" in t.stats] == [3]
+    assert "trial #4  4/4 done" in capsys.readouterr().err
+    assert main(["runs", str(tmp_path)]) == 0
+    assert " 4/4 " in capsys.readouterr().out
 
 
 def test_without_the_reference_or_re_ranking_no_trial_is_added(tmp_path):

@@ -177,7 +177,7 @@ def test_resuming_a_finished_run_retrains_nothing(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(archsearch.run, "train_final", no_training)
     for extra in ([], ["--trials", "3"]):
         assert main(["search", "--resume", str(out), *extra]) == 0
-        assert f"{out} is finished (3 trials, best trial {summary['best']['trial']})" in (
+        assert f"{out} is finished (3 trials searched, best trial {summary['best']['trial']})" in (
             capsys.readouterr().err
         )
         assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == files
