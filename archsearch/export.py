@@ -434,6 +434,7 @@ def python_source(build: Callable[[], nn.Module]) -> tuple[nn.Module, str]:
     body = "\n\n\n".join(writer.blocks)
     imports = "\n".join(sorted(writer.imports, key=lambda line: (line.startswith("from"), line)))
     constants = "".join(f"{name} = {value!r}\n" for name, value in writer.constants.items())
+    constants += "".join(f"{name} = {text}\n" for name, text in writer.aliases.items())
     source = f"{HEADER}{imports}\n\n{constants}\n\n{body}\n\n{BUILD.format(expression=expression)}"
     return model, source.replace("\n\n\n\n", "\n\n\n")
 
@@ -471,6 +472,7 @@ class _SourceWriter:
         self.blocks: list[str] = []
         self.imports: set[str] = {"import torch", "from torch import nn"}
         self.constants: dict[str, Any] = {}
+        self.aliases: dict[str, str] = {}  # type aliases that annotations name, as source
         self.defined: dict[str, Any] = {}
 
     def expression(self, value: Any, indent: int) -> str:
@@ -525,10 +527,29 @@ class _SourceWriter:
         self.defined[name] = obj
         source = textwrap.dedent(inspect.getsource(obj))
         namespace = vars(sys.modules[obj.__module__])
-        for used in _names_used(ast.parse(source)):
+        tree = ast.parse(source)
+        for used in _names_used(tree):
             if used in namespace and used != name:
                 self._use(used, namespace[used])
+        for used in _names_used(tree, annotations=True):
+            if used in namespace and used != name:
+                self._annotate(used, namespace[used])
         self.blocks.append(source.rstrip())
+
+    def _annotate(self, name: str, value: Any) -> None:
+        """Define a name that only annotations read, so that linters and `get_type_hints`
+        resolve it: a type alias of builtins and torch as itself, a module or another
+        library's class as an import. Any other name (an archsearch class the network does not
+        use) stays undefined: annotations are never run."""
+        if isinstance(value, (types.UnionType, types.GenericAlias)):
+            text = repr(value)
+            names = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+            if all(n == "torch" or hasattr(builtins, n) for n in names):
+                self.aliases[name] = text
+        elif not getattr(value, "__module__", "").startswith("archsearch") and (
+            isinstance(value, types.ModuleType) or inspect.isclass(value)
+        ):
+            self._use(name, value)
 
     def _use(self, name: str, value: Any) -> None:
         """Make global `name` (bound to `value` where the source came from) defined."""
@@ -546,24 +567,26 @@ class _SourceWriter:
             raise RuntimeError(f"cannot write {name} ({type(value).__name__}) as Python source")
 
 
-def _names_used(tree: ast.AST) -> list[str]:
-    """The names a piece of source reads, in order, without those only in annotations (the
-    generated file postpones annotations, so they are never evaluated)."""
+def _names_used(tree: ast.AST, annotations: bool = False) -> list[str]:
+    """The names a piece of source reads, in order: those its code runs (annotations aside:
+    the generated file postpones them, so they are never evaluated), or with `annotations`
+    those only its annotations name."""
     names: list[str] = []
 
-    def visit(node: ast.AST) -> None:
+    def visit(node: ast.AST, in_annotation: bool) -> None:
         loaded = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-        if loaded and node.id not in names and not hasattr(builtins, node.id):
+        wanted = loaded and node.id not in names and not hasattr(builtins, node.id)
+        if wanted and in_annotation == annotations:
             names.append(node.id)
         for field, child in ast.iter_fields(node):
-            if field in ("annotation", "returns"):
-                continue
+            inside = in_annotation or field in ("annotation", "returns")
             for item in child if isinstance(child, list) else [child]:
                 if isinstance(item, ast.AST):
-                    visit(item)
+                    visit(item, inside)
 
-    visit(tree)
-    return names
+    visit(tree, False)
+    code = set(_names_used(tree)) if annotations else set()
+    return [name for name in names if name not in code]
 
 
 def _import_line(alias: str, module: str) -> str:

@@ -67,15 +67,23 @@ def raw_inputs(run, rows=5):
 
 
 def run_standalone(folder, x):
-    """model.py's outputs for `x`, in a fresh Python that cannot import archsearch."""
+    """model.py's outputs for `x`, in a fresh Python that cannot import archsearch; every
+    annotation in model.py must name something it defines or imports (as linters and
+    `typing.get_type_hints` require)."""
     torch.save(x, folder / "x.pt")
     script = textwrap.dedent(
         """
-        import sys
+        import inspect, sys, typing
         sys.modules["archsearch"] = None  # importing archsearch fails from here on
         import torch
-        from model import build
-        torch.save(build()(torch.load("x.pt")).detach(), "y.pt")
+        import model
+        for value in vars(model).values():
+            if getattr(value, "__module__", None) == "model":
+                members = vars(value).values() if inspect.isclass(value) else []
+                for item in [value, *members]:
+                    if inspect.isfunction(item) or inspect.isclass(item):
+                        typing.get_type_hints(item)
+        torch.save(model.build()(torch.load("x.pt")).detach(), "y.pt")
         """
     )
     done = subprocess.run(
