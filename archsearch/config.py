@@ -46,7 +46,9 @@ class DataSpec:
     #: Each field's help is its command-line flag's help (see `commands.setting`).
     dataset: str | None = setting(None, "a bundled dataset", choices=BUNDLED)
     csv: str | None = setting(
-        None, "your own CSV file (numeric features; needs --target)", metavar="CSV"
+        None,
+        "your own CSV file (numbers, text categories, dates, empty cells; needs --target)",
+        metavar="CSV",
     )
     target: str | None = setting(
         None, "target column of the CSV: a name, or a 0-based index without header"

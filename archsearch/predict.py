@@ -132,16 +132,20 @@ def _headerless(table: RawTable) -> bool:
 
 def read_images(loaded: RunModel, folder: Path) -> tuple[list[str], torch.Tensor]:
     """(file paths within `folder`, raw pixels as float (N, C, H, W)) of every PNG or JPEG
-    file under `folder`, in path order; an image of another size than the model was trained
-    on is resized to it, as `--image-size` resizes a search's images, and a colour image for a
-    greyscale model is made greyscale (a greyscale one for a colour model is widened, as in
-    training)."""
+    file under `folder` (hidden files and folders aside, as a search reads them), in path
+    order; an image of another size than the model was trained on is resized to it, as
+    `--image-size` resizes a search's images, and a colour image for a greyscale model is made
+    greyscale (a greyscale one for a colour model is widened, as in training)."""
     if loaded.inputs != "images":
         raise UsageError("the run was trained on table rows: give them with --data")
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder; give --data-dir a folder of images")
     files = sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
     if not files:
         raise UsageError(f"{folder}: holds no .png/.jpg/.jpeg images")

@@ -145,7 +145,7 @@ def _score_best(
         epochs_run=len(curve),
         **{score: best[score]},
         params=sum(p.numel() for p in model.parameters()),
-        images=data.sizes(),
+        data=data.sizes(),  # rows or images per split, as summary.json's "data"
     )
     if (importance := column_importance(model, data, job.train, job.seed)) is not None:
         results["importance"] = importance

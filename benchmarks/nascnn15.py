@@ -50,7 +50,7 @@ def main() -> None:
         results = run_training(job, out)
         curve = json.loads((out / "metrics.json").read_text())
     seconds = sum(point["seconds"] for point in curve)
-    images = results["images"]["train"] * len(curve)
+    images = results["data"]["train"] * len(curve)
     print(
         f"\nnascnn15 ({results['params']:,} params), {len(curve)} epoch(s) on "
         f"{resolve_device(args.device)}: "

@@ -282,6 +282,11 @@ def test_predict_reproduces_the_test_accuracy_on_the_test_images(image_run):
     correct = sum(p["prediction"] == p["id"].split("/")[0] for p in predicted)
     summary = json.loads((image_run / "run" / "summary.json").read_text())
     assert correct / len(predicted) == pytest.approx(summary["best"]["test_accuracy"], abs=1e-6)
+    # the run's own test predictions name the same files within its --data-dir
+    written = read_predictions(image_run / "run" / "test_predictions.csv")
+    assert [(w["id"], w["prediction"]) for w in written] == [
+        (f"test/{p['id']}", p["prediction"]) for p in predicted
+    ]
 
 
 def test_images_of_another_size_are_resized_to_the_models(image_run, tmp_path, capsys):
@@ -292,6 +297,8 @@ def test_images_of_another_size_are_resized_to_the_models(image_run, tmp_path, c
         image = Image.open(path)
         image.resize((20, 12), Image.Resampling.NEAREST).save(target)  # and not square
     Image.new("L", (8, 8), 128).save(tmp_path / "big" / "grey.png")  # widened, as in training
+    (tmp_path / "big" / ".thumbnails").mkdir()  # hidden: not read, as a search would not
+    Image.new("L", (8, 8), 0).save(tmp_path / "big" / ".thumbnails" / "x.png")
     predicted = {}
     for name, folder in (("same", test), ("big", tmp_path / "big")):
         out = tmp_path / f"{name}.csv"

@@ -84,7 +84,7 @@ def test_train_writes_every_artifact(tmp_path, images, arch_file, capsys):
     matrix = np.array(results["confusion_matrix"])
     assert results["test_accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
     assert np.array(results["confusion_matrix"]).sum() == 12  # the 12 test images
-    assert results["images"] == {"train": 43, "val": 5, "test": 12}  # 48 split 90/10
+    assert results["data"] == {"train": 43, "val": 5, "test": 12}  # 48 split 90/10
     assert len(json.loads((out / "metrics.json").read_text())) == 3
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["optimizer"] == "sgd" and config["train"]["lr"] == 0.1
@@ -182,7 +182,7 @@ def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search
     assert "archsearch: no augmentation (the inputs are not images)" in err
     summary = json.loads((run / "summary.json").read_text())
     results = json.loads((out / "results.json").read_text())
-    assert results["images"]["test"] == summary["data"]["test"] == 44
+    assert results["data"]["test"] == summary["data"]["test"] == 44
     assert "bundled dataset wine" in err
     # each kind of run is continued by its own command, and a mix-up says which
     assert main(["train", "--resume", str(run)]) == 2
@@ -214,7 +214,7 @@ def test_train_run_takes_the_run_s_data_and_seed_so_its_test_split_is_the_search
                  "--out", str(regression)]) == 0  # fmt: skip
     results = json.loads((regression / "results.json").read_text())
     rows = np.loadtxt(regression / "test_predictions.csv", delimiter=",", skiprows=1)
-    assert rows.shape == (results["images"]["test"], 3)  # id, true and predicted target
+    assert rows.shape == (results["data"]["test"], 3)  # id, true and predicted target
     truth, predicted = rows[:, 1], rows[:, 2]
     r2 = 1 - ((truth - predicted) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
     assert r2 == pytest.approx(results["test_r2"], abs=1e-4)
