@@ -14,6 +14,7 @@ and files that are written whole or not at all.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -103,7 +104,10 @@ def changed_settings(before: dict[str, Any], after: dict[str, Any], prefix: str 
 
 
 def save_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """`write(partial)` beside `path`, then rename it over `path`."""
+    """`write(partial)` beside `path`, then rename it over `path`. `FileNotFoundError` naming
+    the folder if it does not exist (not the partial file the user never asked for)."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such folder to write into", str(path.parent))
     partial = path.with_name(path.name + ".partial")
     write(partial)
     os.replace(partial, path)

@@ -17,7 +17,7 @@ from archsearch.cli import main
 from archsearch.evaluation.trainer import TrainingFailed
 from archsearch.ledger import Ledger
 from archsearch.loop import Budget, run_search
-from archsearch.rundir import RunLock
+from archsearch.rundir import RunLock, write_text_atomic
 from archsearch.spaces.mlp import MLPSpace
 from archsearch.strategies import get_strategy
 from tests.helpers import EncodingEvaluator, spawn, trials_of, wait_for
@@ -230,3 +230,10 @@ def test_ctrl_c_during_a_trial_is_not_counted_as_a_death():
         with pytest.raises(KeyboardInterrupt):
             run_search(get_strategy("random", SPACE, 0), Interrupted(SPACE), ledger, Budget(3))
         assert ledger.running() == [] and len(ledger) == 0
+
+
+def test_an_atomic_write_into_a_missing_folder_names_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such folder to write into") as raised:
+        write_text_atomic(tmp_path / "missing" / "drawing.svg", "<svg/>")
+    assert raised.value.filename == str(tmp_path / "missing")
+    assert list(tmp_path.iterdir()) == []  # no partial file anywhere
