@@ -63,7 +63,7 @@ from typing import Any, TextIO
 
 from torch import nn
 
-from archsearch.cli import flag_name
+from archsearch.commands import flag_name
 from archsearch.config import DataSpec, SearchConfig, from_json, load_json
 from archsearch.errors import UsageError
 from archsearch.evaluation.trainer import TrainConfig

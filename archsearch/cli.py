@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch import benchmark, doctor, export, predict, report, runs
-from archsearch.commands import COMMANDS, Parser, field_help, top_parser
+from archsearch.commands import COMMANDS, PLUGINS, Parser, field_help, flag_name, top_parser
 from archsearch.config import DataSpec, SearchConfig, TrainJob, from_json, load_json
 from archsearch.errors import RunFailed, UsageError
 from archsearch.evaluation.trainer import TrainConfig, default_lr
@@ -32,9 +32,6 @@ from archsearch.execution.ray_cluster import RayOptions
 from archsearch.presets import PRESETS, apply_preset
 from archsearch.run import resume_run, start_run
 from archsearch.train_job import run_training, with_run_data
-
-#: The plug-in kinds a search names, each with its `--KIND-option KEY=VALUE` flag.
-PLUGINS = ("space", "strategy", "evaluator", "executor")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -78,19 +75,8 @@ class _Assign(argparse.Action):
 
 
 #: Flags named differently from their field (the field name is taken elsewhere or unclear).
-FLAG_NAMES = {
-    ("DataSpec", "csv"): "data",
-    ("TrainConfig", "train_subset"): "child-subset",
-    **{("SearchConfig", f"{kind}_options"): f"{kind}-option" for kind in PLUGINS},
-    ("SearchConfig", "prune_options"): "prune-option",
-}
 #: Boolean fields given as a bare switch (`--reevaluate`) rather than `--flag true`.
 SWITCHES = {("SearchConfig", "reevaluate")}
-
-
-def flag_name(cls: type, name: str) -> str:
-    """The command-line flag (without `--`) of field `name` of config class `cls`."""
-    return FLAG_NAMES.get((cls.__name__, name), name.replace("_", "-"))
 
 
 def flag_list(cls: type, names: Iterable[str]) -> list[str]:

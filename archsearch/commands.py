@@ -35,6 +35,22 @@ COMMANDS = {
 }
 
 
+#: The plug-in kinds a search names, each with its `--KIND-option KEY=VALUE` flag.
+PLUGINS = ("space", "strategy", "evaluator", "executor")
+#: Flags not named after their config field (class name, field) -> flag without `--`.
+FLAG_NAMES = {
+    ("DataSpec", "csv"): "data",
+    ("TrainConfig", "train_subset"): "child-subset",
+    **{("SearchConfig", f"{kind}_options"): f"{kind}-option" for kind in PLUGINS},
+    ("SearchConfig", "prune_options"): "prune-option",
+}
+
+
+def flag_name(cls: type, name: str) -> str:
+    """The command-line flag (without `--`) of field `name` of config class `cls`."""
+    return FLAG_NAMES.get((cls.__name__, name), name.replace("_", "-"))
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit code 2."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archsearch.commands import setting
+from archsearch.commands import flag_name, setting
 from archsearch.data import BUNDLED, TASK_CHOICES, Dataset, check_download, load_dataset
 from archsearch.data.images import DOWNLOADS, parse_image_size
 from archsearch.data.table import SCALINGS
@@ -461,7 +461,7 @@ def from_json(cls: type, data: Any) -> Any:
             given = from_json(type(nested), value)
             value = dataclasses.replace(nested, **{k: getattr(given, k) for k in value})
         else:
-            check_type(f"{cls.__name__}.{name}", value, hints[name])
+            check_type(f"--{flag_name(cls, name)}", value, hints[name])
         values[name] = value
     return cls(**values)
 

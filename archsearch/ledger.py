@@ -276,6 +276,11 @@ class Ledger:
             return None
         return torch.load(io.BytesIO(row[0]), weights_only=True)
 
+    def searched_seconds(self) -> float:
+        """The search time spent up to the last trial, over every session of the run, as the
+        saved state counts it (its `elapsed`); 0 before the first trial."""
+        return float((self.load_state() or {}).get("elapsed", 0.0))
+
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
 

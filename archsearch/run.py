@@ -139,6 +139,11 @@ def resume_run(
             f"`archsearch search ... --out {out}`"
         )
     config = load_json(SearchConfig, out / CONFIG)
+    if trials is not None and config.strategy in ONESHOTS:
+        raise UsageError(
+            f"--trials: the one-shot search in {out} runs its --epochs search epochs, which a "
+            "resume cannot change; start a new run with more --epochs"
+        )
     with Ledger.open(out / LEDGER, readonly=True) as ledger:
         check_identity(config, ledger.meta(), out)
         done = len(ledger)
@@ -151,16 +156,14 @@ def resume_run(
         ledger.check(setup.space)
         _check_state(setup, ledger)
         searched = done - references(ledger)  # the trials the budget counts
+        spent = ledger.searched_seconds()
     if trials is not None and trials < searched:
         raise UsageError(f"--trials {trials} is below the {searched} trials this run has searched")
     finished = finished_summary(out, done)
-    if finished is not None and (trials or 0) <= searched and time_limit is None:
-        extra = f" and {done - searched} reference" if done > searched else ""
+    new_budget = trials is not None or time_limit is not None
+    if finished is not None and not (new_budget and _budget_left(config, searched, spent)):
         print(
-            f"archsearch: {out} is finished ({searched} trials searched{extra}, best trial "
-            f"{(finished['best'] or {}).get('trial', '-')}); nothing to do — give --trials "
-            f"above {searched} or a longer --time-limit to search on",
-            file=log,
+            f"archsearch: {_nothing_to_do(out, config, finished, done, searched, spent)}", file=log
         )
         return finished
     with RunLock(out):
@@ -168,6 +171,33 @@ def resume_run(
             raise UsageError(f"{out}/{CONFIG} was replaced while this resume started")
         write_text_atomic(out / CONFIG, json.dumps(config.to_json(), indent=2) + "\n")
         return _execute(config, setup, out, log)
+
+
+def _budget_left(config: SearchConfig, searched: int, spent: float) -> bool:
+    """Whether a search that has run `searched` trials (a one-shot search: epochs) in `spent`
+    seconds has any of `config`'s budget left."""
+    planned = config.train.epochs if config.strategy in ONESHOTS else config.trials
+    trials_left = planned is None or searched < planned
+    return trials_left and (config.time_limit is None or spent < config.time_limit)
+
+
+def _nothing_to_do(
+    out: Path, config: SearchConfig, finished: dict, done: int, searched: int, spent: float
+) -> str:
+    """What a resume of a finished run with no budget left says."""
+    best = (finished["best"] or {}).get("trial", "-")
+    if config.strategy in ONESHOTS:
+        return (
+            f"{out} is finished ({searched} search epochs in {spent:.0f} s, best trial {best}); "
+            "nothing to do — a one-shot search ends after its --epochs (a --time-limit above "
+            "the time searched continues one that stopped at its limit)"
+        )
+    extra = f" and {done - searched} reference" if done > searched else ""
+    return (
+        f"{out} is finished ({searched} trials searched{extra} in {spent:.0f} s, best trial "
+        f"{best}); nothing to do — give --trials above {searched} or a --time-limit above "
+        "the time searched to search on"
+    )
 
 
 def read_summary(out: Path) -> dict[str, Any] | None:
@@ -289,6 +319,7 @@ def make_setup(config: SearchConfig) -> Setup:
 def _check_options(config: SearchConfig) -> None:
     """The plug-ins' options, checked before any data is read (a data folder may be large,
     and reading it may write a cache)."""
+    _check_oneshot(config)
     space = _plugin("space", lambda: get_space(config.space, **config.space_options))
     _plugin(
         "strategy",
@@ -308,6 +339,23 @@ def _check_options(config: SearchConfig) -> None:
             lambda cls=cls, kind=kind, options=options: parse_options(
                 f"{kind} {cls.name}", cls.Options, options
             ),
+        )
+
+
+def _check_oneshot(config: SearchConfig) -> None:
+    """`UsageError` for an executor or evaluator that a one-shot search would ignore."""
+    if config.strategy not in ONESHOTS:
+        return
+    if config.executor != "inline":
+        raise UsageError(
+            f"--executor {config.executor}: a one-shot search trains one supernet in this "
+            "process; leave --executor out"
+        )
+    if config.evaluator not in ("train", "tabular"):
+        raise UsageError(
+            f"--evaluator {config.evaluator}: a one-shot search scores architectures on its "
+            "shared weights; leave --evaluator out (or give tabular, for nb201, to look the "
+            "derived cells up in a table)"
         )
 
 
@@ -334,7 +382,8 @@ def _announce(config: SearchConfig, data: Dataset, out: Path, log: TextIO) -> li
     t = config.train
     for note in [*data.notes, t.describe_augmentation(data.input_shape)]:
         print(f"archsearch: {note}", file=log)
-    warnings = data_warnings(data, t if config.evaluator == "train" else None)
+    children = config.evaluator == "train" and config.strategy not in ONESHOTS
+    warnings = data_warnings(data, t if children else None)
     for warning in warnings:
         print(f"archsearch: warning: {warning}", file=log)
     return warnings
@@ -350,7 +399,7 @@ def _search(
             if len(ledger):
                 print(f"archsearch: resuming after {len(ledger)} finished trials", file=log)
             _print_estimate(config, setup, len(ledger), log)
-            started = time.perf_counter()
+            before, started = ledger.searched_seconds(), time.perf_counter()
             trials = None if config.trials is None else config.trials + references(ledger)
             stopped = run_search(
                 setup.strategy,
@@ -364,7 +413,8 @@ def _search(
                 retries=config.retries,
             )
             _train_reference(config, setup, ledger, log)
-            return stopped, time.perf_counter() - started, list(ledger), ledger.best()
+            seconds = before + time.perf_counter() - started  # every session's search
+            return stopped, seconds, list(ledger), ledger.best()
     finally:
         setup.executor.close()
 

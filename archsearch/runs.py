@@ -22,6 +22,7 @@ from typing import Any
 
 from archsearch.commands import COMMANDS
 from archsearch.errors import UsageError
+from archsearch.oneshot import ONESHOTS
 from archsearch.run import CONFIG, LEDGER, REFERENCE, finished_summary, is_run, read_summary
 from archsearch.rundir import holder
 from archsearch.tasks import task_score
@@ -127,7 +128,7 @@ def read_run(path: Path) -> RunInfo:
     if not is_run(path):
         return _training_info(path, dataset)
     info = RunInfo(path, "search", dataset, config.get("space"), config.get("strategy"))
-    trials, limit = config.get("trials"), config.get("time_limit")
+    trials, limit = planned_trials(config), config.get("time_limit")
     info.budget = str(trials) if trials is not None else f"{limit:g} s" if limit else None
     live = holder(path) is not None
     try:
@@ -142,6 +143,14 @@ def read_run(path: Path) -> RunInfo:
     info.sklearn = ((summary or {}).get("baseline") or {}).get(f"test_{info.score}")
     info.status = RUNNING if live else run_status(path, info.done)
     return info
+
+
+def planned_trials(config: dict[str, Any]) -> int | None:
+    """The trials a search's configuration (config.json) budgets: its --trials, or for a
+    one-shot search its --epochs (the ledger holds one row per search epoch)."""
+    if config.get("strategy") in ONESHOTS:
+        return (config.get("train") or {}).get("epochs")
+    return config.get("trials")
 
 
 def _training_info(path: Path, dataset: str | None) -> RunInfo:

@@ -139,9 +139,10 @@ CASES = [
     # -- search: numbers out of range
     ([*I, "--epochs", "0"], "epochs must lie in [1,"),
     ([*I, "--lr", "-1"], "learning rate must lie in (0,"),
-    ([*I, "--lr", "nan"], "lr must be a finite number"),
+    ([*I, "--lr", "nan"], "--lr must be a finite number"),
+    ([*I, "--time-limit", "1e400"], "--time-limit must be a finite number"),
     ([*I, "--momentum", "-1"], "momentum must lie in [0, 1)"),
-    ([*I, "--momentum", "nan"], "momentum must be a finite number"),
+    ([*I, "--momentum", "nan"], "--momentum must be a finite number"),
     ([*I, "--weight-decay", "nan"], "weight_decay must be a finite number"),
     ([*I, "--weight-decay", "-1"], "weight decay must lie in [0,"),
     ([*I, "--batch-size", "0"], "batch size must lie in [1,"),

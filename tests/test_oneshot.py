@@ -257,6 +257,15 @@ def test_darts_run_killed_mid_search_resumes_to_the_same_run_directory(tmp_path,
     assert not TABLE.is_file() or 0 < entry["table_test_accuracy"] <= 1
     assert "test_accuracy" in summary["best"]
     assert (out / "alpha.png").is_file() and (out / "best_model.pt").is_file()
+    # its budget is its search epochs: listed as such, and a resume cannot add trials
+    assert main(["runs", str(tmp_path)]) == 0
+    assert " 3/3 " in capsys.readouterr().out
+    before = (out / "config.json").read_bytes()
+    assert main(["search", "--resume", str(out), "--trials", "5"]) == 2
+    assert "start a new run with more --epochs" in capsys.readouterr().err
+    assert main(["search", "--resume", str(out)]) == 0
+    assert "(3 search epochs in " in capsys.readouterr().err
+    assert (out / "config.json").read_bytes() == before
 
 
 @pytest.mark.parametrize("steps, trials", [(0, 1), (2, 3)])
@@ -306,6 +315,20 @@ def test_the_shared_evaluator_searches_the_supernet_a_one_shot_run_trained(tmp_p
 def trials_of_run(run):
     with Ledger.open(run / "ledger.sqlite", readonly=True) as ledger:
         return list(ledger)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--executor", "pool"], "--executor pool: a one-shot search trains one supernet"),
+        (["--evaluator", "proxy"], "--evaluator proxy: a one-shot search scores architectures"),
+    ],
+)
+def test_a_setting_a_one_shot_search_would_ignore_is_refused(tmp_path, capsys, flags, message):
+    args = ["search", "--dataset", "digits", "--space", "nb201", "--strategy", "darts", *flags]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "run").exists()
 
 
 def test_a_one_shot_method_on_a_space_without_a_supernet_is_a_usage_error(tmp_path, capsys):

@@ -177,9 +177,9 @@ def test_resuming_a_finished_run_retrains_nothing(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(archsearch.run, "train_final", no_training)
     for extra in ([], ["--trials", "3"]):
         assert main(["search", "--resume", str(out), *extra]) == 0
-        assert f"{out} is finished (3 trials searched, best trial {summary['best']['trial']})" in (
-            capsys.readouterr().err
-        )
+        err = capsys.readouterr().err
+        assert f"{out} is finished (3 trials searched in " in err
+        assert f" s, best trial {summary['best']['trial']}); nothing to do" in err
         assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == files
     assert main(["search", "--resume", str(out), "--trials", "4"]) == 0
     err = capsys.readouterr().err
@@ -220,3 +220,24 @@ def rewards_plot_trials(out):
     return sorted(
         {int(x) for points in figure.axes[0].collections for x, _ in points.get_offsets()}
     )
+
+
+def test_a_time_limited_run_resumes_only_with_time_it_has_not_spent(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["search", "--dataset", "iris", "--space", "mlp", "--strategy", "random",
+            "--trials", "100000", "--time-limit", "1", "--epochs", "1", "--final-epochs", "1",
+            "--final-models", "1", "--final-rerank", "1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    first = json.loads((out / "summary.json").read_text())
+    assert first["stopped"] == "time" and first["search_seconds"] >= 1
+    files = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    capsys.readouterr()
+    # a limit the run has already used up: nothing to do, nothing written
+    assert main(["search", "--resume", str(out), "--time-limit", "0.5"]) == 0
+    assert "nothing to do" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == files
+    # a longer one searches on, and the search time counts both sessions
+    assert main(["search", "--resume", str(out), "--time-limit", "2"]) == 0
+    second = json.loads((out / "summary.json").read_text())
+    assert second["trials"] > first["trials"]
+    assert second["search_seconds"] >= max(2, first["search_seconds"])

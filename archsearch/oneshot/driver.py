@@ -104,7 +104,8 @@ def drive(
     method: OneShot, path: Path, seconds: float | None, log: TextIO
 ) -> tuple[str, float, list[Trial], Trial | None]:
     """A run's one-shot search on its ledger at `path`, saying what it does on `log`:
-    (why it stopped, seconds, every trial, the derived architecture's trial)."""
+    (why it stopped, seconds of search over every session, every trial, the derived
+    architecture's trial)."""
     with Ledger(path) as ledger:
         if len(ledger):
             print(f"archsearch: resuming after {len(ledger)} finished search epochs", file=log)
@@ -120,9 +121,9 @@ def drive(
             f"{(method.memory_need or 0) / 2**20:,.0f} MiB per step (estimated)",
             file=log,
         )
-        started = time.perf_counter()
+        before, started = ledger.searched_seconds(), time.perf_counter()
         stopped, last = run_oneshot(method, ledger, seconds, lambda t: _show(method, t, log))
-        return stopped, time.perf_counter() - started, list(ledger), last
+        return stopped, before + time.perf_counter() - started, list(ledger), last
 
 
 def _show(method: OneShot, trial: Trial, log: TextIO) -> None:

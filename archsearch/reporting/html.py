@@ -50,6 +50,7 @@ from archsearch.reporting.plots import (
 )
 from archsearch.run import CONFIG, LEDGER, SUMMARY, is_run, read_summary, retrained_trial
 from archsearch.rundir import check_output_file, holder, write_text_atomic
+from archsearch.runs import planned_trials
 from archsearch.spaces import get_space
 from archsearch.tasks import task_score
 
@@ -251,7 +252,7 @@ def _run_section(run: RunView, name: str, index: int, level: int) -> str:
 def _run_card(run: RunView) -> str:
     """What was searched, how, and how far it got."""
     config, summary = run.config, run.summary or {}
-    budget = config.get("trials")
+    budget = planned_trials(config)
     data = summary.get("data")
     rows = [
         ("dataset", run.fact("dataset")),
