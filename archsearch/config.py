@@ -358,8 +358,16 @@ class SearchConfig:
             raise UsageError(str(exc)) from None
 
     def objective_names(self) -> tuple[str, ...]:
-        """`--objectives` as names (`ValueError` for an unknown one)."""
-        return parse_objectives(self.objectives)
+        """`--objectives` as names (`ValueError` for an unknown one, or for costs without
+        accuracy: every search ranks its children by the task's score, so costs can only be
+        weighed against it)."""
+        names = parse_objectives(self.objectives)
+        if "accuracy" not in names:
+            raise ValueError(
+                f"--objectives {self.objectives} leaves out accuracy (the task's score), which "
+                f"every search weighs costs against; give --objectives accuracy,{self.objectives}"
+            )
+        return names
 
     def strategy_settings(self) -> dict[str, Any]:
         """`strategy_options`, with `objectives` set to `--objectives` for a strategy that
