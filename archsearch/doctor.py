@@ -80,7 +80,9 @@ def _ledger(facts: dict[str, Any]) -> str:
         space = get_space(config.space, **(options or config.space_options))
         ledger.check(space)
         facts["trials"], running = len(ledger), ledger.running()
-    died = f", {len(running)} trial(s) were running when its process stopped" if running else ""
+    live = holder(facts["run"]) is not None
+    when = "are running now" if live else "were running when its process stopped"
+    died = f", {len(running)} trial(s) {when}" if running else ""
     return f"ok ({facts['trials']} trials, integrity checked, identity matches{died})"
 
 
@@ -102,6 +104,9 @@ def _summary(facts: dict[str, Any]) -> str:
 def _model(facts: dict[str, Any]) -> str:
     path = facts["run"] / "best_model.pt"
     if not path.is_file():
+        config = facts.get("config")
+        if config is not None and config.final_epochs == 0:
+            return "none (the run was started with --final-epochs 0)"
         return "none yet"
     try:
         checkpoint = torch.load(path, weights_only=True, map_location="cpu")

@@ -204,6 +204,7 @@ CASES = [
         "no such table file",
     ),  # fmt: skip
     ([*S, "--dataset", "digits", "--space", "nb201", "--evaluator", "tabular"], "table=PATH"),
+    ([*I, "--evaluator", "tabular"], "not 'mlp'; give --space nb201, or another --evaluator"),
     # -- search: where the run goes
     (["search", "--dataset", "iris", "--out", "{root}/run"], "already holds a run"),
     (["search", "--dataset", "iris", "--out", "{root}/full"], "non-empty directory"),

@@ -27,12 +27,19 @@ QUICK = ["--dataset", "iris", "--space", "mlp", "--strategy", "random", "--final
          "--final-reference", "false"]  # fmt: skip
 
 
-def test_a_second_process_on_a_run_is_refused_and_changes_nothing(tmp_path):
+def running_now(out):
+    with Ledger.open(out / "ledger.sqlite", readonly=True) as ledger:
+        return len(ledger.running()) == 1
+
+
+def test_a_second_process_on_a_run_is_refused_and_changes_nothing(tmp_path, capsys):
     out = tmp_path / "run"
     slow = ["--dataset", "digits", "--strategy", "random", "--trials", "50", "--epochs", "50",
             "--final-epochs", "1", "--final-models", "1"]  # fmt: skip
     first = spawn("search", *slow, "--out", out)  # minutes of work, killed below
-    wait_for(lambda: len(trials_of(out)) >= 1)
+    wait_for(lambda: len(trials_of(out)) >= 1 and running_now(out))
+    assert main(["doctor", str(out)]) == 0  # its trial in flight is running, not dead
+    assert "1 trial(s) are running now" in capsys.readouterr().out
     config = (out / "config.json").read_bytes()
     second = spawn("search", *QUICK, "--seed", "9", "--trials", "2", "--out", out)
     assert second.wait(timeout=120) == 2
@@ -183,6 +190,12 @@ def test_doctor_finds_what_is_wrong(tmp_path, capsys):
         and "best_model.pt cannot be loaded" in report
     )
     assert report.strip().endswith("2 problem(s)")
+    untrained = tmp_path / "untrained"
+    assert main(["search", *QUICK, "--trials", "1", "--epochs", "1", "--final-epochs", "0",
+                 "--out", str(untrained)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["doctor", str(untrained)]) == 0
+    assert "best model: none (the run was started with --final-epochs 0)" in capsys.readouterr().out
 
 
 def test_sigkill_anywhere_then_resume_gives_the_uninterrupted_ledger(tmp_path):

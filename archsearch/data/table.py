@@ -738,9 +738,12 @@ def _scale(spec: ColumnSpec, cells: np.ndarray, scaling: str, warnings: list[str
     is "auto" and the column has extreme values, which are reported in `warnings`."""
     numbers, ok = _values(spec, cells)
     values = numbers[ok]
-    q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
+    q05, q1, median, q3, q95 = (float(v) for v in np.percentile(values, [5, 25, 50, 75, 95]))
     spread = (q3 - q1) / 1.349 or spec.std
-    extreme = np.abs(values - median) > EXTREME * spread
+    # extreme beside the middle half and the middle 90% (each a standard deviation for normal
+    # data): a column of mostly zeros, whose middle half is all zero, has no extreme counts
+    typical = max(spread, (q95 - q05) / 3.29)
+    extreme = np.abs(values - median) > EXTREME * typical
     robust = scaling == "robust" or (scaling == "auto" and bool(extreme.any()))
     if extreme.any():
         show = day_text if spec.kind == "date" else (lambda value: f"{value:.4g}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archsearch.errors import UsageError
 from archsearch.evaluation.base import Context, Evaluator
 from archsearch.evaluation.cost import add_costs
 from archsearch.evaluation.result import Result
@@ -63,8 +64,9 @@ class TabularEvaluator(Evaluator):
         super().__init__(context, **options)
         o = self.options
         if context.space.name != "nb201":
-            raise ValueError(
-                f"the tabular evaluator answers for the nb201 space, not {context.space.name!r}"
+            raise UsageError(
+                f"the tabular evaluator answers for the nb201 space, not "
+                f"{context.space.name!r}; give --space nb201, or another --evaluator"
             )
         if o.dataset not in COLUMNS:
             raise ValueError(f"unknown dataset {o.dataset!r}; choose one of: {', '.join(COLUMNS)}")
