@@ -106,7 +106,7 @@ def rerank(
         rows.append({"trial": trial.number, "reward": trial.result.reward, score: value})
         if log is not None:
             print(
-                f"archsearch: re-ranking trial {trial.number} (reward {trial.result.reward:.4g}): "
+                f"archsearch: re-ranking trial {trial.number} (reward {trial.result.reward:.4f}): "
                 f"{FOLDS}-fold {score} {said}",
                 file=log,
             )

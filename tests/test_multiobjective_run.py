@@ -8,6 +8,7 @@ import pytest
 from archsearch.cli import main
 from archsearch.evaluation.objectives import objective_values
 from archsearch.ledger import Ledger
+from archsearch.reporting.console import plural
 
 TINY = ["--dataset", "iris", "--space", "mlp", "--epochs", "1", "--final-epochs", "0"]
 
@@ -56,12 +57,12 @@ def test_the_front_is_printed_and_reported(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     front = summary["pareto"]
     console = printed.out + printed.err
-    assert f"Pareto front of accuracy, params: {len(front)} trials" in console
+    assert f"Pareto front of accuracy, params: {plural(len(front), 'trial')}" in console
     for entry in front:
         assert f"trial #{entry['trial']}  accuracy {entry['accuracy']:.4f}" in console
     assert main(["report", str(out)]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert f"Pareto front of accuracy, params: {len(front)} trials" in page
+    assert f"Pareto front of accuracy, params: {plural(len(front), 'trial')}" in page
     assert page.count("<tr class='front'>") == len(front)
     assert "alt='Pareto front'" in page
     single = tmp_path / "single"

@@ -92,7 +92,10 @@ FRONT_LINES = 10
 def report_front(front: list[dict[str, Any]], objectives: list[str], log: TextIO) -> None:
     """The summary's Pareto front, a trial per line, best first objective first."""
     keys = [METRICS[name] for name in objectives]
-    print(f"archsearch: Pareto front of {', '.join(objectives)}: {len(front)} trials", file=log)
+    print(
+        f"archsearch: Pareto front of {', '.join(objectives)}: {plural(len(front), 'trial')}",
+        file=log,
+    )
     for entry in front[:FRONT_LINES]:
         values = "  ".join(f"{key} {format_value(entry.get(key))}" for key in keys)
         print(f"  trial #{entry['trial']}  {values}", file=log)
@@ -116,6 +119,16 @@ def format_value(value: Any) -> str:
             return f"{value:,.0f}"
         return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4f}"
     return str(value)
+
+
+def plural(count: int, noun: str) -> str:
+    """`count` and `noun`, with an "s" unless there is one.
+
+    Example:
+        >>> plural(1, "trial"), plural(0, "best trial")
+        ('1 trial', '0 best trials')
+    """
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 def clock(seconds: float) -> str:

@@ -34,7 +34,7 @@ from archsearch.evaluation.objectives import METRICS, parse_objectives
 from archsearch.final import TEST_PREDICTIONS
 from archsearch.ledger import Ledger, Running, Trial
 from archsearch.predictions import Mistakes, read_mistakes, read_true_and_predicted
-from archsearch.reporting.console import baseline_verdict, clock
+from archsearch.reporting.console import baseline_verdict, clock, plural
 from archsearch.reporting.console import format_value as _fmt
 from archsearch.reporting.drawing import architecture_svg
 from archsearch.reporting.pareto import front_entries, plot_pareto
@@ -430,7 +430,7 @@ def _pareto(run: RunView, heading: str) -> str:
         for e in front
     )
     table = f"<div class='scroll'><table class='front-table'><tr>{head}</tr>{rows}</table></div>"
-    title = f"Pareto front of {', '.join(objectives)}: {len(front)} trials"
+    title = f"Pareto front of {', '.join(objectives)}: {plural(len(front), 'trial')}"
     plot = _card("Trials and their front", _svg_img(svg or "", "Pareto front"))
     cards = f"<div class='stack'>{plot}{_card(title, table)}</div>"
     return f"<{heading}>Pareto front</{heading}>{cards}"
@@ -444,7 +444,7 @@ def _curves(run: RunView) -> str:
         key=lambda t: (-t.result.reward, t.number),
     )
     top = [t for t in ranked if all(key in p for p in t.result.curve)][:TOP_CURVES]
-    title = f"Learning curves of the {len(top)} best trials"
+    title = f"Learning curves of the {plural(len(top), 'best trial')}"
     if not top:
         return _card(title, "<p>No successful trial recorded a validation curve.</p>")
     series = [(f"trial {t.number}", t.result.curve, "val") for t in top]
