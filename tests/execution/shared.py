@@ -2,6 +2,7 @@
 through the API, an evaluator that kills its own worker process, as the out-of-memory
 killer would, and the fault injection that kills workers and drivers at random points."""
 
+import contextlib
 import os
 import random
 import signal
@@ -20,6 +21,7 @@ from tests.helpers import EncodingEvaluator, trials_of
 __all__ = [
     "SPACE",
     "DyingEvaluator",
+    "GatheringEvaluator",
     "ObservingEvaluator",
     "SignallingEvaluator",
     "WorkerKiller",
@@ -99,6 +101,29 @@ class SignallingEvaluator(EncodingEvaluator):
         return result
 
 
+class GatheringEvaluator(EncodingEvaluator):
+    """`EncodingEvaluator` whose trials wait until `workers` processes have each started one
+    (a file named after each process id in `folder`, made once), then take `delay` seconds
+    times their process's rank of arrival: however long workers take to start, their first
+    trials overlap and end one after another."""
+
+    def __init__(self, space, folder, workers, delay):
+        super().__init__(space)
+        self.folder, self.workers, self.delay = str(folder), workers, delay
+
+    def evaluate(self, arch, seed):
+        folder = Path(self.folder)
+        with contextlib.suppress(FileExistsError):
+            (folder / str(os.getpid())).open("x").close()
+        deadline = time.monotonic() + 300
+        while len(list(folder.iterdir())) < self.workers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        arrivals = sorted(folder.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        rank = [p.name for p in arrivals].index(str(os.getpid()))
+        time.sleep(self.delay * (rank + 1))
+        return super().evaluate(arch, seed)
+
+
 class WorkerKiller(threading.Thread):
     """SIGKILLs one worker process that is in mid-trial, at a random moment of its trial,
     then stops; `killed` says whether it found one before `stop` was set."""
@@ -136,18 +161,20 @@ def check_random_worker_kills(executor, busy, runs=20):
     assert all(o == clean for o in outcomes)
 
 
-def running_rows(executor, delay):
+def running_rows(executor, folder, delay=0.5):
     """The `running` rows of the ledger, read whenever a trial of a 3-trial search on
-    `executor` with 2 workers (trials of `delay` seconds) finished; the ledger is left with
-    none running."""
+    `executor` with 2 workers finished; its trials gather in `folder` (`GatheringEvaluator`),
+    so each row read is of a trial a worker has taken. The ledger is left with none
+    running."""
     from archsearch.execution import get_executor
 
     seen, ledger = [], Ledger(":memory:")
     strategy = get_strategy("random", SPACE, 0)
     built = get_executor(executor, workers=2)
     look = lambda progress: seen.extend(ledger.running())  # noqa: E731
+    folder.mkdir()
     try:
-        evaluator = DyingEvaluator(SPACE, victim=-1, delay=delay)
+        evaluator = GatheringEvaluator(SPACE, folder, workers=2, delay=delay)
         run_search(strategy, evaluator, ledger, Budget(3), 0, built, on_trial=look)
     finally:
         built.close()

@@ -61,11 +61,10 @@ def test_workers_killed_at_random_points_lose_and_repeat_no_trial(tmp_path):
     check_random_worker_kills("pool", tmp_path / "busy")
 
 
-def test_the_ledger_shows_each_running_trial_with_its_worker_and_start():
-    # trials long enough that both freshly spawned workers have started (each imports torch)
-    # before the first trial ends: a trial no worker has taken yet is rightly "queued", and
-    # on 2 busy cores one worker's start lagged the other's by more than 1.5 s in CI
-    rows = running_rows("pool", delay=4.0)
+def test_the_ledger_shows_each_running_trial_with_its_worker_and_start(tmp_path):
+    # the trials wait for both freshly spawned workers (each imports torch; on 2 busy cores
+    # one started over 4 s after the other): a trial no worker has taken is rightly "queued"
+    rows = running_rows("pool", tmp_path / "arrived")
     assert rows and all(re.fullmatch(r"pool worker pid \d+", r.worker) for r in rows)
 
 

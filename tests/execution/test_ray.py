@@ -66,8 +66,8 @@ def test_workers_killed_at_random_points_lose_and_repeat_no_trial(tmp_path):
     check_random_worker_kills("ray", tmp_path / "busy")
 
 
-def test_the_ledger_shows_where_each_trial_runs_and_workers_get_the_driver_state():
-    rows = running_rows("ray", delay=1.0)
+def test_the_ledger_shows_where_each_trial_runs_and_workers_get_the_driver_state(tmp_path):
+    rows = running_rows("ray", tmp_path / "arrived")
     assert rows and all(re.fullmatch(r"ray worker [01] \(\S+ pid \d+\)", r.worker) for r in rows)
     observed = api_search(get_executor("ray", workers=1), ObservingEvaluator(SPACE), 4)
     assert [t.result.metrics["observed"] for t in observed] == [0, 1, 2, 3]
