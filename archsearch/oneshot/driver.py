@@ -152,7 +152,7 @@ def summarise(
         entry[f"search_{score}"] = derived.result.metrics.get(score)
         if table is not None:
             looked_up = table.evaluate(derived.arch, 0)
-            entry["table_test_accuracy"] = looked_up.metrics.get("test_accuracy")
+            entry["table_test_accuracy"] = looked_up.metrics.get("table_test_accuracy")
     if plot_alpha(trials, out / "alpha.png", f"{method.name}: softmax(alpha) per edge"):
         entry["alpha_plot"] = "alpha.png"
     return entry

@@ -42,7 +42,7 @@ def test_rewards_are_the_tables_accuracies_as_fractions(tmp_path, dataset, colum
         result = evaluator.evaluate(space.from_string(row[3]), seed=0)
         assert result.ok
         assert result.reward == pytest.approx(row[column] / 100)
-        assert result.metrics["test_accuracy"] == result.reward
+        assert result.metrics["table_test_accuracy"] == result.reward
         assert result.metrics["params"] > 0
     assert evaluator.optimum() == pytest.approx(max(r[column] for r in ROWS) / 100)
 
