@@ -52,19 +52,19 @@ def prediction_table(
     if class_names:
         probabilities = outputs.float().softmax(1).tolist()
         best = outputs.argmax(1).tolist()  # as a run scores its test split
-        true = [] if truth is None else [[class_names[c]] for c in truth.tolist()]
-        header = ["id", *(["true"] * bool(true)), "prediction"]
+        true = None if truth is None else [[class_names[c]] for c in truth.tolist()]
+        header = ["id", *(["true"] if true is not None else []), "prediction"]
         header += [f"probability_{name}" for name in class_names]
         predicted = [
             [class_names[b], *(f"{p:.6g}" for p in row)] for b, row in zip(best, probabilities)
         ]
     else:
-        true = [] if truth is None else _numbers(truth)
-        header = ["id", *(f"true {name}" for name in target_names if true)]
+        true = None if truth is None else _numbers(truth)
+        header = ["id", *(f"true {name}" for name in target_names if true is not None)]
         header += ["prediction"] if len(target_names) == 1 else list(target_names)
         predicted = _numbers(outputs)
-    true = true or [[] for _ in ids]
-    return header, [[i, *t, *p] for i, t, p in zip(ids, true, predicted)]
+    known = true if true is not None else [[] for _ in ids]
+    return header, [[i, *t, *p] for i, t, p in zip(ids, known, predicted)]
 
 
 def write_table(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
