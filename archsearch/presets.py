@@ -29,6 +29,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "reward": "zoph",
         "trials": 12800,
         "final_epochs": 300,
+        "final_models": 1,  # one network, as the paper's
+        "final_rerank": 1,
         "train": {
             "epochs": 50,
             "batch_size": 128,
@@ -65,6 +67,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "trials": 100,
         "time_limit": 2700,
         "final_epochs": 30,
+        "final_models": 1,  # as measured, whatever the data's size
+        "final_rerank": 1,
         "train": {
             "epochs": 3,
             "batch_size": 64,

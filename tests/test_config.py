@@ -19,6 +19,8 @@ def test_presets_are_valid_and_build_their_space_and_strategy(name):
         space.needs_images
         and strategy.ask()["depth"] == config.strategy_options["depth_schedule"][0]
     )
+    # one final network, as measured, even on data small enough for the ensemble default
+    assert (config.final_models, config.final_rerank) == (1, 1)
 
 
 def test_zoph2016_is_the_papers_configuration():
