@@ -19,6 +19,7 @@ writes, in percent (reward x 100):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import time
@@ -308,6 +309,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def check_complete(table: dict[str, float], space: Space, path: str, budget: int) -> None:
+    """`UsageError` unless `table` holds every cell of `space` (a missing one would count as
+    a failed query, dragging every curve down) and `budget` distinct queries fit in it."""
+    cells = math.prod(len(decision.choices) for decision in space.decisions)
+    if budget > cells:
+        raise UsageError(
+            f"--budget {budget}: the {space.name} space has {cells:,} cells, so a search makes "
+            "at most that many distinct queries; give a smaller --budget"
+        )
+    names = [decision.name for decision in space.decisions]
+    every = itertools.product(*(decision.choices for decision in space.decisions))
+    found = sum(space.to_string(space.make(dict(zip(names, values)))) in table for values in every)
+    if found < cells:
+        raise UsageError(
+            f"--table {path}: holds {found:,} of the {cells:,} {space.name} cells; a benchmark "
+            "needs the whole table (a missing cell would count as a failed query)"
+        )
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run the benchmark the flags describe, print the table, write the reports."""
     if args.space != "nb201":
@@ -334,6 +354,7 @@ def run_command(args: argparse.Namespace) -> int:
         evaluator = tabular_evaluator(args.table, args.dataset)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    check_complete(evaluator.table, space, args.table, args.budget)
 
     def done(name: str, seconds: float) -> None:
         print(f"{name}: {args.seeds} searches in {seconds:.1f} s", flush=True)

@@ -106,12 +106,22 @@ def test_best_so_far_is_a_running_maximum_padded_to_the_budget():
         (["--set", "evolution.population=4"], "not among"),
         (["--strategies", "evolution", "--set", "evolution.size=4"], "size"),
         (["--dataset", "mnist"], "mnist"),
+        (["--budget", "15626"], "the nb201 space has 15,625 cells"),
     ],
 )
 def test_bad_input_is_a_one_line_usage_error(table, tmp_path, argv, message):
     with pytest.raises(UsageError) as info:
         run("--table", str(table), "--strategies", "random", "--out", str(tmp_path), *argv)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_table_without_every_cell_is_a_usage_error(table, tmp_path):
+    lines = table.read_text().splitlines()
+    part = tmp_path / "part.csv"
+    part.write_text("\n".join(lines[:31]) + "\n")  # the header and 30 cells
+    with pytest.raises(UsageError, match="holds 30 of the 15,625 nb201 cells"):
+        run("--table", str(part), "--strategies", "random", "--out", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_table_is_a_usage_error(tmp_path):
