@@ -304,6 +304,12 @@ def _output_meaning(loaded: RunModel) -> str:
         )
     if loaded.task == "regression":
         return f"predicted {', '.join(task['names'])} in the target's own units"
+    if loaded.task == "vae":
+        return (
+            "a tuple (reconstruction, mu, logvar): the reconstructed input as pixels in [0, 1], "
+            "0 and 1 being each channel's darkest and brightest training pixel, then the mean "
+            "and log-variance of the latent Gaussian"
+        )
     return "the reconstructed input, in the input's units"
 
 

@@ -283,7 +283,7 @@ def make_setup(config: SearchConfig) -> Setup:
     if not space.supports(task.output_spec()):
         raise UsageError(
             f"the {space.name} space cannot output {task.output_spec().shape} for the "
-            f"{task.name} task; use --space mlp"
+            f"{task.name} task; use --space {_space_for(task.name)}"
         )
     if config.train.label_smoothing and task.name != "classification":
         raise UsageError(f"--label-smoothing applies to classification, not {task.name}")
@@ -340,6 +340,11 @@ def _check_options(config: SearchConfig) -> None:
                 f"{kind} {cls.name}", cls.Options, options
             ),
         )
+
+
+def _space_for(task: str) -> str:
+    """The space to suggest for a task a space cannot output."""
+    return {"vae": "vae", "reconstruction": "autoencoder or --space mlp"}.get(task, "mlp")
 
 
 def _check_oneshot(config: SearchConfig) -> None:

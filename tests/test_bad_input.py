@@ -171,6 +171,8 @@ CASES = [
     ([*S, "--dataset", "diabetes", "--label-smoothing", "0.1"], "applies to classification"),
     ([*S, "--dataset", "diabetes", "--reward", "zoph"], "zoph reward cubes an accuracy"),
     ([*S, "--dataset", "digits", "--space", "cnn", "--task", "reconstruction"], "--space mlp"),
+    ([*S, "--dataset", "digits", "--space", "cnn", "--task", "vae"], "use --space vae"),
+    ([*S, "--dataset", "digits", "--space", "mlp", "--task", "vae"], "give --space vae (it"),
     # -- search: plug-in options
     ([*I, "--space-option", "max_layers=0"], "max_layers must lie in [1, 64]"),
     ([*I, "--space-option", "max_layers=100000"], "max_layers must lie in [1, 64]"),

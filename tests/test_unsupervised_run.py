@@ -31,8 +31,13 @@ def test_a_vae_search_writes_its_figures_and_a_reloadable_model(tmp_path):
     assert checkpoint["task"]["loss"] == "reformulated" and arch["latent"] == 2
     recon, mu, logvar = model.eval()(torch.rand(3, 1, 8, 8))
     assert recon.shape == (3, 1, 8, 8) and mu.shape == logvar.shape == (3, 2)
-    _, info = export_run(out, "torchscript")
+    folder, info = export_run(out, "torchscript")
     assert info["check"]["max_difference"] <= info["check"]["tolerance"]
+    # export.json says what the exported model answers: a tuple, pixels in [0, 1] first
+    assert info["output"]["meaning"].startswith("a tuple (reconstruction, mu, logvar)")
+    exported = torch.jit.load(str(folder / "model.pt"))
+    recon, mu, _ = exported(torch.randint(0, 17, (3, 1, 8, 8)).float())
+    assert recon.min() >= 0 and recon.max() <= 1 and mu.shape == (3, 2)
 
 
 def test_a_vae_search_killed_mid_search_resumes_to_the_same_trials(tmp_path):

@@ -55,8 +55,8 @@ def table_dataset(
         raise DataError(f"unknown task {task!r}; choose one of: {', '.join(TASK_CHOICES)}")
     if kind in TASK_LOSSES:
         raise DataError(
-            f"{name}: the {kind} task needs images; search --space vae on image data "
-            "(--data-dir DIR, or --dataset digits)"
+            f"{name}: the {kind} task needs images, and this data was read as a table; give "
+            "--space vae (it reads --dataset digits or --data-dir DIR as images)"
         )
     notes.append(rule)
     if kind == "regression":

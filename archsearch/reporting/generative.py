@@ -95,7 +95,11 @@ def plot_loss_terms(curves: Sequence[Sequence[dict[str, float]]], path: Path, ti
             for split, style in (("train", "-"), ("val", "--")):
                 values = [p.get(f"{split}_{term}") for p in curve]
                 if all(v is not None for v in values):
-                    ax.plot(epochs, values, style, color=f"C{index}", label=f"{label} {split}")
+                    marker = "o" if len(curve) == 1 else None  # one epoch: a point, not a line
+                    ax.plot(
+                        epochs, values, style, marker=marker, color=f"C{index}",
+                        label=f"{label} {split}",
+                    )  # fmt: skip
         if term == "kl" and ax.lines and min(min(ln.get_ydata()) for ln in ax.lines) > 0:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")

@@ -195,3 +195,13 @@ def test_a_regression_search_plots_its_final_training_but_no_confusion(tmp_path)
     assert (out / "final_curves.png").exists()
     assert not (out / "confusion.png").exists()
     assert "confusion_matrix" not in json.loads((out / "summary.json").read_text())["best"]
+
+
+def test_a_one_epoch_loss_curve_is_drawn_as_points(tmp_path):
+    from archsearch.reporting.generative import plot_loss_terms
+
+    curve = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6, "train_kl": 0.1, "val_kl": 0.2}]
+    figure = plot_loss_terms([curve], tmp_path / "loss_terms.png", "one epoch")
+    lines = [line for axes in figure.axes for line in axes.lines]
+    assert len(lines) == 4 and all(line.get_marker() == "o" for line in lines)
+    assert (tmp_path / "loss_terms.png").stat().st_size > 1000
