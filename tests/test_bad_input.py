@@ -172,6 +172,11 @@ CASES = [
     ([*S, "--dataset", "diabetes", "--reward", "zoph"], "zoph reward cubes an accuracy"),
     ([*S, "--dataset", "digits", "--space", "cnn", "--task", "reconstruction"], "--space mlp"),
     ([*S, "--dataset", "digits", "--space", "cnn", "--task", "vae"], "use --space vae"),
+    (
+        [*S, "--dataset", "digits", "--task", "reconstruction", "--space", "autoencoder",
+         "--warm-start", "1", "--warm-start-pool", "2", "--warm-start-proxy", "gradnorm"],
+        "the gradnorm proxy could not score any of the 2 architectures",
+    ),  # fmt: skip
     ([*S, "--dataset", "digits", "--space", "mlp", "--task", "vae"], "give --space vae (it"),
     # -- search: plug-in options
     ([*I, "--space-option", "max_layers=0"], "max_layers must lie in [1, 64]"),

@@ -51,18 +51,26 @@ def warm_start_queue(
 ) -> list[Architecture]:
     """The `top` best of `pool` random architectures by the proxy (`ProxyEvaluator` options,
     e.g. proxy="naswot"), best first; architectures the proxy cannot score are left out.
-    Deterministic for `seed`."""
+    Deterministic for `seed`. `ValueError` if the proxy can score none of them (a proxy made
+    for another task), saying why."""
     if not 1 <= top <= pool:
         raise ValueError(f"a warm start needs 1 <= top <= pool, got top {top}, pool {pool}")
     evaluator = ProxyEvaluator(context, **proxy_options)
     scored: list[tuple[float, int, Architecture]] = []
+    errors: list[str] = []
     for i, arch in enumerate(distinct_samples(context.space, pool, random.Random(seed))):
         try:
             value = evaluator.score(arch, seed + i)
-        except (ValueError, RuntimeError, KeyError):
+        except (ValueError, RuntimeError, KeyError) as exc:
+            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             continue
         if not math.isnan(value):
             scored.append((value, i, arch))
+    if not scored and errors:
+        raise ValueError(
+            f"the {proxy_options.get('proxy', 'default')} proxy could not score any of the "
+            f"{pool} architectures ({errors[0]}); choose another --warm-start-proxy"
+        )
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [arch for _, _, arch in scored[:top]]
 
@@ -96,7 +104,10 @@ def warm_start_strategy(
         )
     start = time.perf_counter()
     context = Context(strategy.space, data.task, data.without_test())
-    queue = warm_start_queue(context, top, pool, seed, proxy=proxy)
+    try:
+        queue = warm_start_queue(context, top, pool, seed, proxy=proxy)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     strategy.warm_start(queue)
     print(
         f"archsearch: warm start: the {len(queue)} of {pool} random architectures {proxy} scores "
