@@ -49,8 +49,9 @@ def train_final(
     """Train `arch` `models` times (seeds `seed`, `seed + 1`, ...) on train+validation for
     `config.epochs` (the search is over, so validation data is training data now), then score
     the network, or the ensemble of them, once on the test split (`test_report`: the scores,
-    and for classification the confusion matrix). `on_epoch` gets the member's index and each
-    epoch's point of its training curve."""
+    and for classification the confusion matrix; its raw test outputs are `outputs`, for
+    `write_test_predictions`). `on_epoch` gets the member's index and each epoch's point of
+    its training curve."""
     start = time.perf_counter()
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
@@ -74,6 +75,7 @@ def train_final(
         epochs=config.epochs,
         train_seconds=time.perf_counter() - start,
         curves=curves,
+        outputs=outputs,  # on the test split
     )
     return model, metrics
 
@@ -96,15 +98,14 @@ def test_report(outputs: torch.Tensor, data: Dataset) -> dict[str, Any]:
 
 
 def write_test_predictions(
-    out: Path, model: nn.Module, data: Dataset, config: TrainConfig, title: str = ""
+    out: Path, outputs: torch.Tensor, data: Dataset, title: str = ""
 ) -> list[Path]:
     """In `out`: test_predictions.csv, each test example's id, true answer and prediction
-    (`prediction_table`, in the data's order), and for regression predictions.png drawing
-    predictions against true values; the paths written (none for reconstruction or data
-    without a test split)."""
+    from a network's `outputs` on the test split (`prediction_table`, in the data's order),
+    and for regression predictions.png drawing predictions against true values; the paths
+    written (none for reconstruction or data without a test split)."""
     if data.task.name not in ("classification", "regression") or not data.has_test():
         return []
-    outputs = predict(model, data.x_test, config, norm=data.norm)
     truth = data.test_targets()
     ids = data.test_ids or [str(i) for i in range(1, len(truth) + 1)]
     regression = data.task.name == "regression"

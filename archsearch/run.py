@@ -691,10 +691,10 @@ def _finish(
             recipe = replace(recipe, lr=SAFER_LR * (recipe.lr or default_lr(recipe)))
             print(f"archsearch: trying once more with learning rate {recipe.lr:g}", file=log)
     save_atomic(out / "best_model.pt", lambda path: save_model(path, model, space, best.arch, data))
-    curves = metrics.pop("curves")
+    curves, outputs = metrics.pop("curves"), metrics.pop("outputs")
     write_json(out / "final_curve.json", curves)
     write_final_plots(out, curves, metrics, data, best.number)
-    write_test_predictions(out, model, data, recipe, f"Test predictions of trial {best.number}")
+    write_test_predictions(out, outputs, data, f"Test predictions of trial {best.number}")
     if data.task.targets_are_inputs:  # reconstructions.png, loss_terms.png, samples.png, ...
         write_generative_figures(out, model, data, curves, recipe, config.seed)
     entry.update(metrics, final={"status": "ok", "lr": recipe.lr or default_lr(recipe)})

@@ -151,7 +151,7 @@ def _score_best(
         results["importance"] = importance
     plot_training_curves(curve, out / "curves.png", data.task.score)
     plot_test_confusion(results, out / "confusion.png")
-    write_test_predictions(out, model, data, job.train, "Test predictions of the best epoch")
+    write_test_predictions(out, outputs, data, "Test predictions of the best epoch")
     write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
     test = f"test_{data.task.score}"
     print(
