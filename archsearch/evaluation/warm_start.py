@@ -57,19 +57,21 @@ def warm_start_queue(
         raise ValueError(f"a warm start needs 1 <= top <= pool, got top {top}, pool {pool}")
     evaluator = ProxyEvaluator(context, **proxy_options)
     scored: list[tuple[float, int, Architecture]] = []
-    errors: list[str] = []
+    first_error = ""  # why the proxy could not score an architecture, if it could not
     for i, arch in enumerate(distinct_samples(context.space, pool, random.Random(seed))):
         try:
             value = evaluator.score(arch, seed + i)
         except (ValueError, RuntimeError, KeyError) as exc:
-            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            first_error = (
+                first_error or f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            )
             continue
         if not math.isnan(value):
             scored.append((value, i, arch))
-    if not scored and errors:
+    if not scored and first_error:
         raise ValueError(
             f"the {proxy_options.get('proxy', 'default')} proxy could not score any of the "
-            f"{pool} architectures ({errors[0]}); choose another --warm-start-proxy"
+            f"{pool} architectures ({first_error}); choose another --warm-start-proxy"
         )
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [arch for _, _, arch in scored[:top]]
