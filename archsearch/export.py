@@ -533,11 +533,11 @@ class _SourceWriter:
         self.defined[name] = obj
         source = textwrap.dedent(inspect.getsource(obj))
         namespace = vars(sys.modules[obj.__module__])
-        tree = ast.parse(source)
-        for used in _names_used(tree):
+        code, annotations = _names_used(ast.parse(source))
+        for used in code:
             if used in namespace and used != name:
                 self._use(used, namespace[used])
-        for used in _names_used(tree, annotations=True):
+        for used in annotations:
             if used in namespace and used != name:
                 self._annotate(used, namespace[used])
         self.blocks.append(source.rstrip())
@@ -573,17 +573,16 @@ class _SourceWriter:
             raise RuntimeError(f"cannot write {name} ({type(value).__name__}) as Python source")
 
 
-def _names_used(tree: ast.AST, annotations: bool = False) -> list[str]:
+def _names_used(tree: ast.AST) -> tuple[list[str], list[str]]:
     """The names a piece of source reads, in order: those its code runs (annotations aside:
-    the generated file postpones them, so they are never evaluated), or with `annotations`
-    those only its annotations name."""
-    names: list[str] = []
+    the generated file postpones them, so they are never evaluated), and those only its
+    annotations name."""
+    names: dict[bool, list[str]] = {False: [], True: []}  # in an annotation -> names
 
     def visit(node: ast.AST, in_annotation: bool) -> None:
         loaded = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-        wanted = loaded and node.id not in names and not hasattr(builtins, node.id)
-        if wanted and in_annotation == annotations:
-            names.append(node.id)
+        if loaded and node.id not in names[in_annotation] and not hasattr(builtins, node.id):
+            names[in_annotation].append(node.id)
         for field, child in ast.iter_fields(node):
             inside = in_annotation or field in ("annotation", "returns")
             for item in child if isinstance(child, list) else [child]:
@@ -591,8 +590,8 @@ def _names_used(tree: ast.AST, annotations: bool = False) -> list[str]:
                     visit(item, inside)
 
     visit(tree, False)
-    code = set(_names_used(tree)) if annotations else set()
-    return [name for name in names if name not in code]
+    code = names[False]
+    return code, [name for name in names[True] if name not in code]
 
 
 def _import_line(alias: str, module: str) -> str:
