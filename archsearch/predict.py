@@ -27,6 +27,7 @@ from archsearch.data.table import RawTable, read_table
 from archsearch.errors import UsageError
 from archsearch.export import RunModel, load_run
 from archsearch.predictions import prediction_table, write_table
+from archsearch.reporting.console import plural
 from archsearch.run import CONFIG
 from archsearch.rundir import check_output_file
 
@@ -58,7 +59,7 @@ def predict_command(args: argparse.Namespace) -> int:
     images = args.data_dir is not None
     header, rows = predict_source(args.run, args.data_dir if images else args.data, images)
     write_table(args.out, header, rows)
-    print(f"archsearch: wrote {len(rows)} prediction{'s' * (len(rows) != 1)} to {args.out}")
+    print(f"archsearch: wrote {plural(len(rows), 'prediction')} to {args.out}")
     return 0
 
 

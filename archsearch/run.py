@@ -37,7 +37,7 @@ from archsearch.oneshot import ONESHOTS, OneShot
 from archsearch.oneshot.driver import check_options as check_oneshot_options
 from archsearch.oneshot.driver import drive, make_method, summarise
 from archsearch.options import parse_options
-from archsearch.reporting.console import report, show_progress
+from archsearch.reporting.console import plural, report, show_progress
 from archsearch.reporting.files import write_json, write_trials_csv
 from archsearch.reporting.generative import write_generative_figures
 from archsearch.reporting.pareto import front_entries, plot_pareto
@@ -666,8 +666,8 @@ def _finish(
     models = final_models(data, config.final_models)
     times = f" x {models} networks" if models > 1 else ""
     print(
-        f"archsearch: final training of trial {best.number} for {config.final_epochs} "
-        f"epoch{'s' * (config.final_epochs != 1)}{times} on train+val",
+        f"archsearch: final training of trial {best.number} for "
+        f"{plural(config.final_epochs, 'epoch')}{times} on train+val",
         file=log,
     )
     recipe = config.final_train_config()

@@ -10,6 +10,7 @@ import torch
 
 from archsearch.data import Dataset
 from archsearch.evaluation.trainer import TrainConfig
+from archsearch.reporting.console import plural
 
 __all__ = [
     "IMBALANCED",
@@ -91,8 +92,8 @@ def step_warnings(rows: int, train: TrainConfig, minimum: int = MIN_STEPS) -> li
         return []
     epochs = math.ceil(minimum * train.epochs / steps)
     return [
-        f"each child trains for only {steps} optimiser step{'s' * (steps != 1)} ({rows} rows "
-        f"in batches of {train.batch_size}, {train.epochs} epoch{'s' * (train.epochs != 1)}), "
+        f"each child trains for only {plural(steps, 'optimiser step')} ({rows} rows in "
+        f"batches of {train.batch_size}, {plural(train.epochs, 'epoch')}), "
         f"so children are ranked by how fast they start to learn: use --epochs {epochs} or "
         "more, or a smaller --batch-size"
     ]
